@@ -1,0 +1,2 @@
+// Public exports of chunking/ (filled in by its implementation).
+export {};

@@ -1,0 +1,2 @@
+// Public exports of compress/ (filled in by its implementation).
+export {};

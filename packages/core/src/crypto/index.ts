@@ -1,0 +1,2 @@
+// Public exports of crypto/ (filled in by its implementation).
+export {};

@@ -1,0 +1,2 @@
+// Public exports of format/ (filled in by its implementation).
+export {};

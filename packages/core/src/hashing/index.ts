@@ -1,0 +1,2 @@
+// Public exports of hashing/ (filled in by its implementation).
+export {};

@@ -1,9 +1,10 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/testing.ts'],
+  // The content worker is its own entry: worker threads load it by path next to the main bundle.
+  entry: { index: 'src/index.ts', testing: 'src/testing.ts', 'content-worker': 'src/backup/content-worker.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts', testing: 'src/testing.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

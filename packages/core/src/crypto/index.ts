@@ -1,2 +1,33 @@
-// Public exports of crypto/ (filled in by its implementation).
-export {};
+/** Public exports of crypto/: the AEAD, master keys, password KDFs and key files. */
+export {
+  type Argon2idParams,
+  calibrateScrypt,
+  DEFAULT_ARGON2ID,
+  DEFAULT_SCRYPT,
+  type KdfParams,
+  type ScryptParams,
+} from './kdf.js';
+export {
+  createKeyFile,
+  KEY_FILE_VERSION,
+  type KeyFileInfo,
+  type KeyFileOptions,
+  openKeyFile,
+  readKeyFileInfo,
+} from './key-file.js';
+export {
+  decodeMasterKeys,
+  encodeMasterKeys,
+  generateMasterKeys,
+  MASTER_KEYS_LENGTH,
+  MASTER_KEYS_VERSION,
+  type MasterKeys,
+} from './master-keys.js';
+export {
+  randomNonce,
+  XCHACHA_KEY_LENGTH,
+  XCHACHA_NONCE_LENGTH,
+  XCHACHA_TAG_LENGTH,
+  xchacha20poly1305Open,
+  xchacha20poly1305Seal,
+} from './xchacha20poly1305.js';

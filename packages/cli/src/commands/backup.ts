@@ -1,0 +1,87 @@
+import {
+  BACKUP_KINDS,
+  type BackupKind,
+  CairnError,
+  DATA_CLASSES,
+  type DataClass,
+  backup as runBackup,
+} from '@cairn/core';
+import { type Command, flag, list, str } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { bytes, seconds } from '../format.js';
+import { UsageError } from '../usage-error.js';
+
+const backup: Command = {
+  name: 'backup',
+  summary: 'back up files, directories or standard input',
+  usage: 'backup [options] PATH...   |   backup --stdin --stdin-name NAME [options]',
+  description:
+    'Stores a new snapshot of PATHs. Kinds: incremental (default; unchanged files are not read again, parent = latest snapshot of the same host and paths), differential (parent = latest full snapshot), full (every file is read and hashed again). Exit code 3 when some files could not be read: the snapshot is saved and marked partial.',
+  options: {
+    kind: { type: 'string', value: 'KIND', help: 'incremental (default), differential or full' },
+    tag: { type: 'string', multiple: true, value: 'TAG', help: 'tag the snapshot' },
+    operator: { type: 'string', value: 'NAME', help: 'who runs the backup (default: the OS user)' },
+    class: { type: 'string', value: 'CLASS', help: 'data class: critical, important or general (default)' },
+    host: { type: 'string', value: 'NAME', help: 'host name to record (default: this machine)' },
+    exclude: { type: 'string', multiple: true, value: 'GLOB', help: 'exclude paths matching GLOB' },
+    'exclude-file': { type: 'string', multiple: true, value: 'FILE', help: 'read exclude patterns from FILE' },
+    'one-file-system': { type: 'boolean', short: 'x', help: 'do not cross file-system boundaries' },
+    parent: { type: 'string', value: 'SNAPSHOT', help: 'compare against this snapshot instead of choosing one' },
+    stdin: { type: 'boolean', help: 'back up standard input as one file' },
+    'stdin-name': { type: 'string', value: 'NAME', help: 'file name for --stdin data (e.g. emr.sql)' },
+    threads: { type: 'string', value: 'N', help: 'worker threads (default: one per core)' },
+  },
+  async run(ctx, args) {
+    const kind = (str(args, 'kind') ?? 'incremental') as BackupKind;
+    if (!BACKUP_KINDS.includes(kind))
+      throw new UsageError(`--kind must be one of ${BACKUP_KINDS.join(', ')}`, 'backup');
+    const cls = (str(args, 'class') ?? 'general') as DataClass;
+    if (!DATA_CLASSES.includes(cls))
+      throw new UsageError(`--class must be one of ${DATA_CLASSES.join(', ')}`, 'backup');
+    const useStdin = flag(args, 'stdin');
+    const stdinName = str(args, 'stdin-name');
+    if (useStdin && args.positionals.length > 0) throw new UsageError('give PATHs or --stdin, not both', 'backup');
+    if (!useStdin && args.positionals.length === 0)
+      throw new UsageError('nothing to back up: give at least one PATH', 'backup');
+    if (useStdin && !stdinName) throw new UsageError('--stdin needs --stdin-name NAME', 'backup');
+    const threads = str(args, 'threads');
+    if (threads !== undefined && !/^\d+$/.test(threads)) throw new UsageError('--threads must be a number', 'backup');
+    const repo = await ctx.repository();
+    const operator = str(args, 'operator');
+    const host = str(args, 'host');
+    const parent = str(args, 'parent');
+    const summary = await runBackup(repo, {
+      ...(useStdin
+        ? { stream: { name: stdinName!, source: process.stdin as AsyncIterable<Uint8Array> } }
+        : { paths: args.positionals }),
+      kind,
+      class: cls,
+      tags: list(args, 'tag'),
+      ...(operator ? { operator } : {}),
+      ...(host ? { host } : {}),
+      ...(parent ? { parent } : {}),
+      excludes: list(args, 'exclude'),
+      excludeFiles: list(args, 'exclude-file'),
+      oneFileSystem: flag(args, 'one-file-system'),
+      ...(threads !== undefined ? { threads: Number(threads) } : {}),
+      signal: ctx.signal,
+      onEvent: (e) => ctx.out.event(e),
+    });
+    if (!summary.snapshotId) throw new CairnError('IO_ERROR', 'backup did not produce a snapshot');
+    const f = summary.files;
+    ctx.out.info(
+      `snapshot ${summary.snapshotId.slice(0, 8)} saved (${summary.kind}${summary.parent ? `, parent ${summary.parent.slice(0, 8)}` : ''})`,
+    );
+    ctx.out.info(`files: ${f.new} new, ${f.changed} changed, ${f.unchanged} unchanged; ${summary.dirs} directories`);
+    ctx.out.info(
+      `read ${bytes(summary.bytes.read)}, added ${bytes(summary.bytes.added)} (stored ${bytes(summary.bytes.stored)}) in ${seconds(summary.durationMs)}`,
+    );
+    if (summary.partial) {
+      ctx.out.warn(`warning: ${summary.errors} file(s) could not be read; the snapshot is marked partial`);
+      return EXIT.partial;
+    }
+    return EXIT.ok;
+  },
+};
+
+export default backup;

@@ -1,0 +1,30 @@
+import { repairIndex } from '@cairn/core';
+import type { Command } from '../command.js';
+import { UsageError } from '../usage-error.js';
+
+const repair: Command = {
+  name: 'repair',
+  summary: 'rebuild damaged repository structures',
+  usage: 'repair index',
+  description:
+    "repair index: rebuilds the index from the packs' own headers (new index first, old one removed after), then the local cache. Packs that cannot be read are listed.",
+  options: {},
+  async run(ctx, args) {
+    const [what, extra] = args.positionals;
+    if (extra) throw new UsageError(`unexpected argument "${extra}"`, 'repair');
+    if (what !== 'index') throw new UsageError(what ? `cannot repair "${what}"` : 'what to repair: index', 'repair');
+    const repo = await ctx.repository();
+    const s = await repairIndex(repo, { signal: ctx.signal, onEvent: (e) => ctx.out.event(e) });
+    ctx.out.info(
+      `indexed ${s.blobs} blobs in ${s.packs} packs; wrote ${s.segmentsWritten} index segment(s), removed ${s.segmentsRemoved}`,
+    );
+    if (s.damagedPacks.length > 0) {
+      ctx.out.warn(`warning: ${s.damagedPacks.length} pack(s) could not be read and are not indexed:`);
+      for (const p of s.damagedPacks) ctx.out.warn(`  ${p.packId}: ${p.message}`);
+      return 3;
+    }
+    return 0;
+  },
+};
+
+export default repair;

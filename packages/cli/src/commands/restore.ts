@@ -1,0 +1,56 @@
+import { findSnapshot, restore as runRestore } from '@cairn/core';
+import { type Command, flag, list, str } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { bytes, seconds } from '../format.js';
+import { UsageError } from '../usage-error.js';
+
+const restore: Command = {
+  name: 'restore',
+  summary: 'restore a snapshot into a directory',
+  usage: 'restore SNAPSHOT --target DIR [--include PATH]... [--overwrite]',
+  description:
+    'Restores SNAPSHOT (an id, a unique id prefix, or "latest") under DIR, recreating the backed-up absolute paths below it. Existing files that differ are a conflict unless --overwrite is given; files already restored completely are verified and skipped, so an interrupted restore can simply be run again. Exit code 3 when some files could not be restored.',
+  options: {
+    target: { type: 'string', short: 't', value: 'DIR', help: 'directory to restore into' },
+    include: {
+      type: 'string',
+      multiple: true,
+      short: 'i',
+      value: 'PATH',
+      help: 'restore only PATH (absolute path in the snapshot)',
+    },
+    overwrite: { type: 'boolean', help: 'replace existing files that differ from the snapshot' },
+    host: { type: 'string', value: 'HOST', help: 'with "latest": latest snapshot of HOST' },
+  },
+  async run(ctx, args) {
+    const ref = args.positionals[0];
+    const target = str(args, 'target');
+    if (!ref) throw new UsageError('missing SNAPSHOT (an id, id prefix or "latest")', 'restore');
+    if (args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`, 'restore');
+    if (!target) throw new UsageError('missing --target DIR', 'restore');
+    const repo = await ctx.repository();
+    const host = str(args, 'host');
+    const snapshot = await findSnapshot(repo, ref, { signal: ctx.signal, ...(host ? { filter: { host } } : {}) });
+    const include = list(args, 'include');
+    const summary = await runRestore(repo, snapshot, {
+      target,
+      ...(include.length ? { include } : {}),
+      overwrite: flag(args, 'overwrite'),
+      signal: ctx.signal,
+      onEvent: (e) => ctx.out.event(e),
+    });
+    const f = summary.files;
+    ctx.out.info(`restored snapshot ${summary.snapshotId.slice(0, 8)} to ${summary.target}`);
+    ctx.out.info(
+      `files: ${f.restored} restored, ${f.skipped} already complete, ${f.failed} failed; ${summary.dirs} directories; ${bytes(summary.bytes.written)} in ${seconds(summary.durationMs)}`,
+    );
+    if (f.failed > 0 || summary.failures.length > 0) {
+      ctx.out.warn(`warning: ${summary.failures.length} item(s) could not be restored:`);
+      for (const x of summary.failures.slice(0, 20)) ctx.out.warn(`  ${x.path}: ${x.message}`);
+      return EXIT.partial;
+    }
+    return EXIT.ok;
+  },
+};
+
+export default restore;

@@ -1,0 +1,80 @@
+import { listSnapshots, matchesFilter, type Snapshot } from '@cairn/core';
+import { type Command, list, str } from '../command.js';
+import { bytes, table } from '../format.js';
+
+/** The JSON shape of a snapshot in listings (stable). */
+export function snapshotJson(s: Snapshot): Record<string, unknown> {
+  return {
+    id: s.id,
+    shortId: s.id.slice(0, 8),
+    time: s.time,
+    host: s.host,
+    operator: s.operator,
+    username: s.username,
+    paths: s.paths,
+    tags: s.tags,
+    class: s.class,
+    kind: s.kind,
+    parent: s.parent,
+    tree: s.tree,
+    partial: s.partial,
+    errorCount: s.errorCount,
+    programVersion: s.programVersion,
+    stats: s.stats,
+    ...(s.original ? { original: s.original } : {}),
+    ...(s.notes ? { notes: s.notes } : {}),
+  };
+}
+
+const snapshots: Command = {
+  name: 'snapshots',
+  summary: 'list snapshots',
+  usage: 'snapshots [options]',
+  options: {
+    host: { type: 'string', value: 'HOST', help: 'only snapshots of HOST' },
+    tag: { type: 'string', multiple: true, value: 'TAG', help: 'only snapshots with TAG' },
+    path: { type: 'string', multiple: true, value: 'PATH', help: 'only snapshots of exactly these paths' },
+  },
+  async run(ctx, args) {
+    const repo = await ctx.repository();
+    const host = str(args, 'host');
+    const tags = list(args, 'tag');
+    const paths = list(args, 'path');
+    const all = await listSnapshots(repo, {
+      signal: ctx.signal,
+      onError: (e) => ctx.out.warn(`warning: snapshot ${e.id.slice(0, 8)} cannot be read: ${e.error.message}`),
+    });
+    const shown = all.filter((s) =>
+      matchesFilter(s, {
+        ...(host ? { host } : {}),
+        ...(tags.length ? { tags } : {}),
+        ...(paths.length ? { paths } : {}),
+      }),
+    );
+    if (ctx.out.json) {
+      ctx.out.printJson(shown.map(snapshotJson));
+      return 0;
+    }
+    const rows = [['ID', 'Time', 'Host', 'Kind', 'Class', 'Operator', 'Size', 'Tags', 'Paths']];
+    for (const s of shown) {
+      rows.push([
+        s.id.slice(0, 8) + (s.partial ? '!' : ''),
+        new Date(s.time).toLocaleString('sv-SE'),
+        s.host,
+        s.kind,
+        s.class,
+        s.operator,
+        bytes(s.stats.totalBytes),
+        s.tags.join(','),
+        s.paths.join(' '),
+      ]);
+    }
+    ctx.out.info(table(rows));
+    ctx.out.info(
+      `${shown.length} snapshot(s)${shown.some((s) => s.partial) ? '; ! = partial (some files could not be read)' : ''}`,
+    );
+    return 0;
+  },
+};
+
+export default snapshots;

@@ -1,0 +1,217 @@
+/**
+ * The `cairn` command line: parses global options, finds the command (one file per command in
+ * commands/), runs it, and maps failures to the documented exit codes with one clear line (the
+ * stack only with --verbose). Ctrl-C cancels cleanly through an AbortSignal; a second Ctrl-C forces.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isCairnError, VERSION } from '@cairn/core';
+import type { Args, Command, OptionSpec } from './command.js';
+import { Context, type GlobalOptions } from './context.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { Output } from './output.js';
+import { UsageError } from './usage-error.js';
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  repo: {
+    type: 'string',
+    short: 'r',
+    value: 'LOCATION',
+    help: 'repository (path or file:// URL; env CAIRN_REPOSITORY)',
+  },
+  'password-file': { type: 'string', value: 'FILE', help: 'read the password from FILE (env CAIRN_PASSWORD_FILE)' },
+  'password-command': { type: 'string', value: 'CMD', help: 'run CMD and use its output as password' },
+  'cache-dir': { type: 'string', value: 'DIR', help: 'local cache folder (env CAIRN_CACHE_DIR)' },
+  json: { type: 'boolean', help: 'machine-readable output (JSON lines for long operations)' },
+  quiet: { type: 'boolean', short: 'q', help: 'print only errors' },
+  'no-progress': { type: 'boolean', help: 'no progress bar' },
+  verbose: { type: 'boolean', short: 'v', help: 'more detail, and stack traces on errors' },
+  help: { type: 'boolean', short: 'h', help: 'show help' },
+  version: { type: 'boolean', help: 'print the version' },
+};
+
+const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+
+/** Names of the available commands (the files in commands/). */
+export function commandNames(): string[] {
+  return readdirSync(commandsDir)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+async function loadCommand(name: string): Promise<Command | undefined> {
+  if (!/^[a-z][a-z-]*$/.test(name) || !commandNames().includes(name)) return undefined;
+  return (await import(pathToFileURL(join(commandsDir, `${name}.js`)).href)).default as Command;
+}
+
+function optionHelp(options: Record<string, OptionSpec>): string {
+  const rows = Object.entries(options).map(([name, o]) => {
+    const left = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
+    return `  ${left.padEnd(34)} ${o.help}${o.multiple ? ' (repeatable)' : ''}`;
+  });
+  return rows.join('\n');
+}
+
+/** Help text of one command. */
+export function commandHelp(cmd: Command): string {
+  return [
+    `Usage: cairn ${cmd.usage}`,
+    '',
+    cmd.description ?? cmd.summary,
+    '',
+    ...(Object.keys(cmd.options).length ? ['Options:', optionHelp(cmd.options), ''] : []),
+    'Global options:',
+    optionHelp(GLOBAL_OPTIONS),
+  ].join('\n');
+}
+
+async function generalHelp(): Promise<string> {
+  const cmds = await Promise.all(commandNames().map(loadCommand));
+  const rows = cmds.filter((c): c is Command => !!c).map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);
+  return [
+    'cairn: content-addressed, deduplicating, encrypted backups',
+    '',
+    'Usage: cairn [global options] COMMAND [options] [arguments]',
+    '',
+    'Commands:',
+    ...rows,
+    '',
+    'Global options:',
+    optionHelp(GLOBAL_OPTIONS),
+    '',
+    'Exit codes: 0 ok, 1 error, 3 some files could not be read or restored, 10 no repository,',
+    '11 repository locked, 12 wrong password, 130 interrupted.',
+    'Run "cairn COMMAND --help" for the options of a command.',
+  ].join('\n');
+}
+
+/** The command name: the first argument that is neither an option nor an option's value. */
+function splitCommand(argv: string[]): { name?: string; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      const long = a.startsWith('--') ? a.slice(2) : undefined;
+      const spec =
+        long !== undefined ? GLOBAL_OPTIONS[long] : Object.values(GLOBAL_OPTIONS).find((o) => `-${o.short}` === a);
+      if (spec?.type === 'string' && !a.includes('=')) i++;
+      continue;
+    }
+    return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { rest: argv };
+}
+
+function parse(cmdOptions: Record<string, OptionSpec>, argv: string[], command: string): Args {
+  const spec: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, o] of Object.entries({ ...GLOBAL_OPTIONS, ...cmdOptions })) {
+    spec[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+    return { values: values as Args['values'], positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), command);
+  }
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const { name, rest } = splitCommand(argv);
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\ninterrupted: stopping cleanly (press Ctrl-C again to force)\n');
+      abort.abort(new Error('interrupted'));
+    } else {
+      process.exit(EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  let out = new Output({ json: false, quiet: false, progress: true, verbose: false });
+  let ctx: Context | undefined;
+  try {
+    if (!name) {
+      const { values } = parse({}, rest, '');
+      if (values.version) {
+        process.stdout.write(`cairn ${VERSION}\n`);
+        return EXIT.ok;
+      }
+      const help = await generalHelp();
+      if (values.help) {
+        process.stdout.write(`${help}\n`);
+        return EXIT.ok;
+      }
+      process.stderr.write(`${help}\n`);
+      return EXIT.error;
+    }
+    const cmd = await loadCommand(name);
+    if (!cmd) throw new UsageError(`unknown command "${name}"`);
+    const args = parse(cmd.options, rest, name);
+    const v = args.values;
+    const globals: GlobalOptions = {
+      repo: v.repo as string | undefined,
+      cacheDir: v['cache-dir'] as string | undefined,
+      passwordFile: v['password-file'] as string | undefined,
+      passwordCommand: v['password-command'] as string | undefined,
+      json: v.json === true,
+      quiet: v.quiet === true,
+      noProgress: v['no-progress'] === true,
+      verbose: v.verbose === true,
+    };
+    out = new Output({
+      json: globals.json,
+      quiet: globals.quiet,
+      progress: !globals.noProgress,
+      verbose: globals.verbose,
+    });
+    if (v.help) {
+      process.stdout.write(`${commandHelp(cmd)}\n`);
+      return EXIT.ok;
+    }
+    if (v.version) {
+      process.stdout.write(`cairn ${VERSION}\n`);
+      return EXIT.ok;
+    }
+    ctx = new Context(globals, out, abort.signal);
+    return (await cmd.run(ctx, args)) ?? EXIT.ok;
+  } catch (err) {
+    return report(err, out, name);
+  } finally {
+    out.clearBar();
+    await ctx?.close().catch(() => {});
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+async function report(err: unknown, out: Output, name: string | undefined): Promise<number> {
+  if (err instanceof UsageError) {
+    process.stderr.write(`cairn: ${err.message}\n`);
+    const cmd = err.command ? await loadCommand(err.command) : undefined;
+    process.stderr.write(`${cmd ? commandHelp(cmd) : 'Run "cairn --help" for the list of commands.'}\n`);
+    return EXIT.error;
+  }
+  const code = exitCodeFor(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (out.json) {
+    out.printJson({
+      type: 'error',
+      operation: name ?? 'cairn',
+      fatal: true,
+      code: isCairnError(err) ? err.code : 'INTERNAL',
+      message,
+      exitCode: code,
+    });
+  }
+  out.warn(`cairn: ${isCairnError(err) ? '' : 'internal error: '}${message}`);
+  if (out.options.verbose && err instanceof Error && err.stack) out.warn(err.stack);
+  return code;
+}

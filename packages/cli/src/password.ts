@@ -1,0 +1,107 @@
+/**
+ * Where the repository password comes from, first match wins: --password-file, --password-command,
+ * CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND, CAIRN_PASSWORD, else a prompt on the terminal that
+ * does not echo. A password is never accepted on the command line (it would show in `ps`).
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { CairnError } from '@cairn/core';
+
+export interface PasswordSources {
+  file?: string | undefined;
+  command?: string | undefined;
+}
+
+function stripNewline(s: string): string {
+  return s.replace(/\r?\n$/, '');
+}
+
+async function fromFile(file: string): Promise<string> {
+  try {
+    return stripNewline(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new CairnError('NOT_FOUND', `cannot read password file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function fromCommand(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('/bin/sh', ['-c', command], { maxBuffer: 1024 * 1024 }, (err, stdout) => {
+      if (err) {
+        reject(
+          new CairnError('INVALID_ARGUMENT', `password command failed: ${err.message.split('\n')[0]}`, { cause: err }),
+        );
+      } else {
+        resolve(stripNewline(stdout.split('\n')[0] ?? ''));
+      }
+    });
+  });
+}
+
+/** Reads a line from the terminal without echoing it. */
+export function promptHidden(question: string): Promise<string> {
+  const stdin = process.stdin;
+  return new Promise((resolve, reject) => {
+    process.stderr.write(question);
+    let value = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const done = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003') return done(new CairnError('ABORTED', 'interrupted'));
+        if (ch === '\u0004') return done();
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/** Resolves the password from the sources above; `purpose` words the prompt. */
+export async function getPassword(
+  sources: PasswordSources,
+  purpose = 'enter password for repository: ',
+): Promise<string> {
+  let pw: string | undefined;
+  if (sources.file) pw = await fromFile(sources.file);
+  else if (sources.command) pw = await fromCommand(sources.command);
+  else if (process.env.CAIRN_PASSWORD_FILE) pw = await fromFile(process.env.CAIRN_PASSWORD_FILE);
+  else if (process.env.CAIRN_PASSWORD_COMMAND) pw = await fromCommand(process.env.CAIRN_PASSWORD_COMMAND);
+  else if (process.env.CAIRN_PASSWORD !== undefined) pw = process.env.CAIRN_PASSWORD;
+  else if (process.stdin.isTTY) pw = await promptHidden(purpose);
+  else {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      'no password given: set CAIRN_PASSWORD, or use --password-file or --password-command (no terminal to ask on)',
+    );
+  }
+  if (!pw) throw new CairnError('INVALID_ARGUMENT', 'the password is empty');
+  return pw;
+}
+
+/** A new password: from `envVar` / `file`, else asked twice on the terminal. */
+export async function getNewPassword(file: string | undefined, envVar = 'CAIRN_NEW_PASSWORD'): Promise<string> {
+  let pw: string | undefined;
+  if (file) pw = await fromFile(file);
+  else if (process.env[envVar] !== undefined) pw = process.env[envVar];
+  else if (process.stdin.isTTY) {
+    pw = await promptHidden('enter new password: ');
+    const again = await promptHidden('enter the new password again: ');
+    if (pw !== again) throw new CairnError('INVALID_ARGUMENT', 'the passwords do not match');
+  } else {
+    throw new CairnError('INVALID_ARGUMENT', `no new password given: use --new-password-file or set ${envVar}`);
+  }
+  if (!pw) throw new CairnError('INVALID_ARGUMENT', 'the new password is empty');
+  return pw;
+}

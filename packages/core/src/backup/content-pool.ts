@@ -1,0 +1,186 @@
+/**
+ * Spreads file content work over worker threads (one per core by default) so chunking, hashing,
+ * compression and sealing use every core while the main thread walks the tree, answers dedup
+ * lookups and writes packs. Small files are batched into one job to amortise message round trips.
+ * Falls back to processing inline when threads are disabled or the worker bundle is absent (tests
+ * running from source).
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CairnError } from '../errors.js';
+import {
+  ContentProcessor,
+  type ContentResult,
+  type ContentServices,
+  type ContentSettings,
+  type FileExpectation,
+} from './content-processor.js';
+import type { FileTask, ToMain, ToWorker } from './content-protocol.js';
+
+interface Task {
+  file: FileTask;
+  resolve: (r: ContentResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface WorkerSlot {
+  worker: Worker;
+  busy: Map<number, Task[]>; // job id -> tasks, by index
+  remaining: number;
+}
+
+/** Files below this size are batched together into one job. */
+const SMALL_FILE = 1024 * 1024;
+const BATCH_FILES = 64;
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+function workerScript(): string | undefined {
+  try {
+    const path = fileURLToPath(new URL('./content-worker.js', import.meta.url));
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Number of worker threads used by default: one per core. */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+export class ContentPool {
+  private readonly queue: Task[] = [];
+  private readonly slots: WorkerSlot[] = [];
+  private readonly inline: ContentProcessor;
+  private inlineBusy: Promise<unknown> = Promise.resolve();
+  private jobSeq = 0;
+  private failure: unknown;
+  private closed = false;
+
+  constructor(
+    settings: ContentSettings,
+    private readonly services: ContentServices,
+    threads = defaultThreads(),
+  ) {
+    this.inline = new ContentProcessor(settings, services);
+    const script = threads > 0 ? workerScript() : undefined;
+    if (!script) return;
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(script, { workerData: settings });
+      const slot: WorkerSlot = { worker, busy: new Map(), remaining: 0 };
+      worker.on('message', (msg: ToMain) => this.onMessage(slot, msg));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => {
+        if (!this.closed) this.fail(new CairnError('IO_ERROR', `content worker exited unexpectedly (code ${code})`));
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  /** Number of worker threads in use (0 = inline). */
+  get threads(): number {
+    return this.slots.length;
+  }
+
+  /** Queues one file; resolves with its content ids. */
+  processFile(path: Uint8Array, expect: FileExpectation): Promise<ContentResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.slots.length === 0) {
+      const run = this.inlineBusy.then(() => this.inline.processFile(path, expect));
+      this.inlineBusy = run.catch(() => {});
+      return run;
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ file: { path, size: expect.size, mtimeNs: expect.mtimeNs.toString() }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Processes a stream on the main thread (streams cannot move to a worker). */
+  processStream(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<ContentResult> {
+    const run = this.inlineBusy.then(() => this.inline.processStream(source, signal));
+    this.inlineBusy = run.catch(() => {});
+    return run;
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.remaining > 0) continue;
+      const tasks: Task[] = [this.queue.shift()!];
+      let bytes = tasks[0]!.file.size;
+      while (
+        tasks[0]!.file.size < SMALL_FILE &&
+        this.queue.length > 0 &&
+        this.queue[0]!.file.size < SMALL_FILE &&
+        tasks.length < BATCH_FILES &&
+        bytes + this.queue[0]!.file.size <= BATCH_BYTES
+      ) {
+        const t = this.queue.shift()!;
+        bytes += t.file.size;
+        tasks.push(t);
+      }
+      const job = ++this.jobSeq;
+      slot.busy.set(job, tasks);
+      slot.remaining = tasks.length;
+      const msg: ToWorker = { t: 'job', job, files: tasks.map((t) => t.file) };
+      slot.worker.postMessage(msg);
+    }
+  }
+
+  private onMessage(slot: WorkerSlot, msg: ToMain): void {
+    if (msg.t === 'lookup') {
+      this.services.lookup(msg.ids).then(
+        (need) => slot.worker.postMessage({ t: 'reply', req: msg.req, need } satisfies ToWorker),
+        (err) => this.fail(err),
+      );
+    } else if (msg.t === 'deliver') {
+      this.services.deliver(msg.batch).then(
+        () => slot.worker.postMessage({ t: 'reply', req: msg.req } satisfies ToWorker),
+        (err) => this.fail(err),
+      );
+    } else {
+      const tasks = slot.busy.get(msg.job);
+      const task = tasks?.[msg.i];
+      if (!tasks || !task) return;
+      if (msg.result) task.resolve(msg.result);
+      else task.reject(new FileContentError(msg.error?.code ?? 'IO_ERROR', msg.error?.message ?? 'unknown error'));
+      if (--slot.remaining === 0) {
+        slot.busy.delete(msg.job);
+        this.dispatch();
+      }
+    }
+  }
+
+  /** Fails every queued and running task (a worker died or a service failed). */
+  private fail(err: unknown): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const t of this.queue.splice(0)) t.reject(err);
+    for (const slot of this.slots) {
+      for (const tasks of slot.busy.values()) for (const t of tasks) t.reject(err);
+      slot.busy.clear();
+    }
+  }
+
+  /** Stops the workers; pending tasks fail with `reason` (default ABORTED). */
+  async close(reason: unknown = new CairnError('ABORTED', 'operation was cancelled')): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.fail(reason);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** A file-level failure reported by a worker (the file is skipped, the backup goes on). */
+export class FileContentError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FileContentError';
+  }
+}

@@ -1,0 +1,17 @@
+/** Messages between the main thread and content workers (structured-clone friendly). */
+import type { ContentResult, SealedBatch } from './content-processor.js';
+
+/** A file as sent to a worker. */
+export interface FileTask {
+  path: Uint8Array;
+  size: number;
+  /** Decimal string: bigints survive cloning but strings keep the protocol plain. */
+  mtimeNs: string;
+}
+
+export type ToWorker = { t: 'job'; job: number; files: FileTask[] } | { t: 'reply'; req: number; need?: boolean[] };
+
+export type ToMain =
+  | { t: 'lookup'; req: number; ids: Uint8Array[] }
+  | { t: 'deliver'; req: number; batch: SealedBatch }
+  | { t: 'file'; job: number; i: number; result?: ContentResult; error?: { code: string; message: string } };

@@ -1,0 +1,50 @@
+/**
+ * Worker-thread entry of the content pipeline: runs a ContentProcessor on the files the main
+ * thread sends, calling back for dedup lookups and handing over sealed blobs (transferred, not
+ * copied). Built as its own bundle entry (`content-worker.js`).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ContentProcessor, type ContentSettings, describeError, type SealedBatch } from './content-processor.js';
+import type { ToMain, ToWorker } from './content-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('content-worker must run in a worker thread');
+
+let seq = 0;
+const waiting = new Map<number, (reply: Extract<ToWorker, { t: 'reply' }>) => void>();
+const post = (msg: ToMain, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+function call(msg: ToMain, transfer?: ArrayBuffer[]): Promise<Extract<ToWorker, { t: 'reply' }>> {
+  return new Promise((resolve) => {
+    waiting.set((msg as { req: number }).req, resolve);
+    post(msg, transfer);
+  });
+}
+
+const processor = new ContentProcessor(workerData as ContentSettings, {
+  lookup: async (ids) => (await call({ t: 'lookup', req: ++seq, ids })).need ?? [],
+  deliver: async (batch: SealedBatch) => {
+    await call({ t: 'deliver', req: ++seq, batch }, [batch.buffer]);
+  },
+});
+
+let queue = Promise.resolve();
+port.on('message', (msg: ToWorker) => {
+  if (msg.t === 'reply') {
+    const resolve = waiting.get(msg.req);
+    waiting.delete(msg.req);
+    resolve?.(msg);
+    return;
+  }
+  // Jobs run one after another; replies above interleave freely.
+  queue = queue.then(async () => {
+    for (let i = 0; i < msg.files.length; i++) {
+      const f = msg.files[i]!;
+      try {
+        const result = await processor.processFile(f.path, { size: f.size, mtimeNs: BigInt(f.mtimeNs) });
+        post({ t: 'file', job: msg.job, i, result });
+      } catch (err) {
+        post({ t: 'file', job: msg.job, i, error: describeError(err) });
+      }
+    }
+  });
+});

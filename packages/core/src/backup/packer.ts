@@ -1,0 +1,178 @@
+/**
+ * The main thread's end of the backup pipeline: answers dedup lookups, collects sealed blobs into
+ * packs (data and trees apart, so tree walks read small packs), stores finished packs with bounded
+ * concurrency, and writes index segments at checkpoints.
+ *
+ * Invariants: a blob id is "in flight" from the moment it is accepted until its pack is stored and
+ * registered with the index, so no lookup can miss it in between; memory is bounded by the pack
+ * size times the packs open or uploading, because `deliver` waits while uploads are saturated.
+ */
+import type { Compression } from '../compress/index.js';
+import { throwIfAborted } from '../errors.js';
+import { type BlobType, blobId, type SealedBlob, sealBlob } from '../format/blob.js';
+import { toHex } from '../format/bytes.js';
+import { type FinishedPack, PackWriter } from '../format/pack-writer.js';
+import type { RepoIndex } from '../repo/repo-index.js';
+import type { Repository } from '../repo/repository.js';
+import type { SealedBatch } from './content-processor.js';
+
+/** Packs stored between index checkpoints, at most. */
+const CHECKPOINT_PACKS = 8;
+/** Time between index checkpoints, at most (ms). */
+const CHECKPOINT_MS = 30_000;
+
+export interface PackerStats {
+  /** New blobs accepted. */
+  blobs: number;
+  /** Raw bytes of new blobs. */
+  bytesAdded: number;
+  /** Bytes of packs stored. */
+  bytesStored: number;
+  packs: number;
+}
+
+export class Packer {
+  private readonly writers = new Map<BlobType, PackWriter>();
+  private readonly inFlight = new Set<string>();
+  private readonly uploads = new Set<Promise<void>>();
+  private checkpointChain: Promise<unknown> = Promise.resolve();
+  private lastCheckpoint = Date.now();
+  private failure: unknown;
+  readonly stats: PackerStats = { blobs: 0, bytesAdded: 0, bytesStored: 0, packs: 0 };
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly index: RepoIndex,
+    private readonly options: {
+      signal?: AbortSignal;
+      uploadConcurrency?: number;
+      onPackStored?: (size: number) => void;
+    } = {},
+  ) {}
+
+  /** For each id, true when the repository does not have the blob and nobody is storing it. */
+  async lookup(ids: Uint8Array[]): Promise<boolean[]> {
+    const need = new Array<boolean>(ids.length).fill(false);
+    const ask: Uint8Array[] = [];
+    const at: number[] = [];
+    ids.forEach((id, i) => {
+      if (!this.inFlight.has(toHex(id))) {
+        ask.push(id);
+        at.push(i);
+      }
+    });
+    const found = await this.index.lookup(ask);
+    found.forEach((loc, j) => {
+      if (!loc) need[at[j]!] = true;
+    });
+    return need;
+  }
+
+  /** Accepts a batch of sealed data blobs from a content processor. */
+  async deliver(batch: SealedBatch): Promise<void> {
+    const bytes = new Uint8Array(batch.buffer);
+    for (const b of batch.blobs) {
+      await this.add({
+        type: 'data',
+        id: b.id,
+        compression: b.compression,
+        rawLength: b.rawLength,
+        sealed: bytes.subarray(b.offset, b.offset + b.length),
+      });
+    }
+  }
+
+  /** Stores a tree (or other main-thread) blob unless the repository already has it; returns its id. */
+  async addRaw(type: BlobType, raw: Uint8Array, compression: Compression): Promise<string> {
+    const id = blobId(this.repo.keys.idKey, raw);
+    const [need] = await this.lookup([id]);
+    if (need) await this.add(sealBlob(this.repo.keys.dataKey, type, id, raw, compression));
+    return toHex(id);
+  }
+
+  private async add(blob: SealedBlob): Promise<void> {
+    if (this.failure) throw this.failure;
+    throwIfAborted(this.options.signal);
+    const key = toHex(blob.id);
+    if (this.inFlight.has(key)) return; // two workers raced to store the same new chunk
+    this.inFlight.add(key);
+    let writer = this.writers.get(blob.type);
+    if (!writer) {
+      writer = new PackWriter(this.repo.keys.dataKey);
+      this.writers.set(blob.type, writer);
+    }
+    writer.add(blob);
+    this.stats.blobs++;
+    this.stats.bytesAdded += blob.rawLength;
+    if (writer.size >= this.repo.config.packSize) {
+      this.writers.delete(blob.type);
+      await this.upload(writer.finish());
+    }
+  }
+
+  /** Stores a finished pack in the background, waiting first while too many are in flight. */
+  private async upload(pack: FinishedPack): Promise<void> {
+    const limit = this.options.uploadConcurrency ?? 2;
+    while (this.uploads.size >= limit) {
+      await Promise.race(this.uploads);
+      if (this.failure) throw this.failure;
+    }
+    const p = this.repo
+      .savePack(pack, this.options.signal)
+      .then(() => {
+        this.index.addPack(pack.idHex, pack.entries);
+        for (const e of pack.entries) this.inFlight.delete(toHex(e.id));
+        this.stats.packs++;
+        this.stats.bytesStored += pack.size;
+        this.options.onPackStored?.(pack.size);
+        this.maybeCheckpoint();
+      })
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.uploads.delete(p);
+      });
+    this.uploads.add(p);
+  }
+
+  private maybeCheckpoint(): void {
+    if (this.index.pendingPackCount >= CHECKPOINT_PACKS || Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) {
+      this.lastCheckpoint = Date.now();
+      this.checkpointChain = this.checkpointChain
+        .then(() => this.index.savePending(this.options.signal))
+        .catch((err: unknown) => {
+          this.failure ??= err;
+        });
+    }
+  }
+
+  /**
+   * Finishes open packs, waits for every upload and writes the final index segment.
+   * After this resolves, every accepted blob is stored and indexed.
+   */
+  async flush(): Promise<void> {
+    for (const [type, writer] of [...this.writers]) {
+      this.writers.delete(type);
+      if (writer.count > 0) await this.upload(writer.finish());
+    }
+    await this.drain();
+    if (this.failure) throw this.failure;
+    await this.index.savePending(this.options.signal);
+  }
+
+  /**
+   * After a failure or cancellation: waits for uploads already started and indexes the packs that
+   * made it, so the next backup reuses them. Never throws.
+   */
+  async salvage(): Promise<void> {
+    this.writers.clear();
+    await this.drain().catch(() => {});
+    await this.index.savePending().catch(() => {});
+  }
+
+  private async drain(): Promise<void> {
+    while (this.uploads.size > 0) await Promise.allSettled([...this.uploads]);
+    await this.checkpointChain;
+  }
+}

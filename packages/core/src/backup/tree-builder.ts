@@ -1,0 +1,342 @@
+/**
+ * Walks the source paths and builds the snapshot's trees bottom-up, comparing each directory with
+ * the same directory in the parent snapshot. Unchanged files (same size, mtime, ctime and inode,
+ * and all their blobs still indexed) reuse the parent's content list without being read; other
+ * files go to the content pool. Paths are handled as raw bytes throughout, so names that are not
+ * UTF-8 are kept exactly.
+ *
+ * The layout follows restic: the absolute source paths are recreated under the root tree, with the
+ * intermediate directories' real metadata.
+ */
+import type { BigIntStats } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { CairnError, throwIfAborted } from '../errors.js';
+import type { BackupKind, SnapshotError } from '../format/snapshot.js';
+import { encodeContentList, encodeTree, MAX_INLINE_CONTENT, MAX_TREE_ENTRIES, type TreeNode } from '../format/tree.js';
+import { nodeFromStat } from '../fsmeta/node-from-stat.js';
+import type { ProgressReporter } from '../progress.js';
+import type { RepoIndex } from '../repo/repo-index.js';
+import type { Repository } from '../repo/repository.js';
+import type { ContentPool } from './content-pool.js';
+import type { ContentResult } from './content-processor.js';
+import type { ExcludeMatcher } from './excludes.js';
+import type { Packer } from './packer.js';
+import { Semaphore } from './semaphore.js';
+
+/** Counters the walk fills in. */
+export interface WalkStats {
+  filesNew: number;
+  filesChanged: number;
+  filesUnchanged: number;
+  dirs: number;
+  bytesRead: number;
+  totalBytes: number;
+}
+
+export interface TreeBuilderOptions {
+  repo: Repository;
+  index: RepoIndex;
+  packer: Packer;
+  pool: ContentPool;
+  kind: BackupKind;
+  exclude: ExcludeMatcher;
+  oneFileSystem: boolean;
+  progress: ProgressReporter;
+  signal?: AbortSignal;
+  /** Files being processed at once, at most (bounds memory for huge directories). */
+  maxFilesInFlight?: number;
+}
+
+const SLASH = Buffer.from('/');
+const toText = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+const join = (dir: Buffer, name: Uint8Array): Buffer =>
+  dir.length === 1 && dir[0] === 0x2f ? Buffer.concat([SLASH, name]) : Buffer.concat([dir, SLASH, name]);
+
+/** True when a file may reuse its parent's content without being read. */
+function sameFile(node: TreeNode, prev: TreeNode | undefined): prev is TreeNode {
+  return (
+    prev !== undefined &&
+    prev.type === 'file' &&
+    prev.size === node.size &&
+    prev.mtimeNs === node.mtimeNs &&
+    prev.ctimeNs === node.ctimeNs &&
+    prev.inode === node.inode &&
+    (prev.content !== undefined || prev.contentLists !== undefined)
+  );
+}
+
+function sameContent(a: TreeNode | undefined, b: TreeNode): boolean {
+  if (a?.type !== 'file') return false;
+  const x = a.content ?? a.contentLists ?? [];
+  const y = b.content ?? b.contentLists ?? [];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** A file node whose content is still being stored (wrapped so `await` does not wait for it). */
+interface PendingNode {
+  wait: Promise<TreeNode | undefined>;
+}
+
+interface SourceTrie {
+  children: Map<string, SourceTrie>;
+  /** Set when this path itself is a source path (everything below is backed up). */
+  source: boolean;
+}
+
+export class TreeBuilder {
+  readonly stats: WalkStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, dirs: 0, bytesRead: 0, totalBytes: 0 };
+  readonly errors: SnapshotError[] = [];
+  errorCount = 0;
+  /** Number of unreadable items (the snapshot is partial when > 0). */
+  unreadable = 0;
+  private readonly slots: Semaphore;
+  private readonly hardlinks = new Map<string, Promise<ContentResult>>();
+
+  constructor(private readonly o: TreeBuilderOptions) {
+    this.slots = new Semaphore(o.maxFilesInFlight ?? 256);
+  }
+
+  private report(path: string, err: unknown, unreadable = true): void {
+    const e = err as { code?: string; message?: string };
+    const code = typeof e?.code === 'string' ? e.code : 'IO_ERROR';
+    const message = e?.message ?? String(err);
+    this.errorCount++;
+    if (unreadable) this.unreadable++;
+    if (this.errors.length < 1000) this.errors.push({ path, message, code });
+    this.o.progress.error({ path, code, message });
+  }
+
+  /** Builds the root tree for absolute source paths; returns its id. */
+  async buildRoot(paths: readonly string[], prevRoot: string | undefined): Promise<string> {
+    const trie: SourceTrie = { children: new Map(), source: false };
+    for (const p of paths) {
+      let t = trie;
+      for (const part of p.split('/').filter(Boolean)) {
+        if (t.source) break; // nested in another source path
+        let c = t.children.get(part);
+        if (!c) {
+          c = { children: new Map(), source: false };
+          t.children.set(part, c);
+        }
+        t = c;
+      }
+      t.source = true;
+      t.children.clear();
+    }
+    if (trie.source) return this.saveDir(Buffer.from('/'), prevRoot, undefined);
+    return this.saveVirtual(Buffer.from('/'), trie, prevRoot);
+  }
+
+  /** An intermediate directory: only the children leading to source paths are included. */
+  private async saveVirtual(path: Buffer, trie: SourceTrie, prevTree: string | undefined): Promise<string> {
+    const prev = await this.prevEntries(prevTree);
+    const names = [...trie.children.keys()].map((n) => Buffer.from(n)).sort(Buffer.compare);
+    const nodes: TreeNode[] = [];
+    for (const name of names) {
+      const child = trie.children.get(name.toString())!;
+      const full = join(path, name);
+      let st: BigIntStats;
+      try {
+        st = await fsp.lstat(full, { bigint: true });
+      } catch (err) {
+        this.report(toText(full), err);
+        continue;
+      }
+      const prevNode = prev.get(name.toString('hex'));
+      if (child.source) {
+        const node = await this.nodeFor(full, name, st, prevNode, st.dev);
+        const done = node && 'wait' in node ? await node.wait : node;
+        if (done) nodes.push(done);
+      } else if (st.isDirectory()) {
+        const node = nodeFromStat(name, st);
+        node.subtree = await this.saveVirtual(full, child, prevNode?.type === 'dir' ? prevNode.subtree : undefined);
+        nodes.push(node);
+      } else {
+        this.report(toText(full), new CairnError('NOT_FOUND', 'not a directory'));
+      }
+    }
+    return this.storeTree(nodes);
+  }
+
+  private async prevEntries(treeId: string | undefined): Promise<Map<string, TreeNode>> {
+    const map = new Map<string, TreeNode>();
+    if (!treeId) return map;
+    try {
+      for await (const n of this.o.repo.treeEntries(treeId, this.o.signal))
+        map.set(Buffer.from(n.name).toString('hex'), n);
+    } catch (err) {
+      if ((err as CairnError).code === 'ABORTED') throw err;
+      // A damaged parent only costs re-reading: everything below is treated as new.
+    }
+    return map;
+  }
+
+  /** A real directory: every entry not excluded. */
+  private async saveDir(path: Buffer, prevTree: string | undefined, rootDev: bigint | undefined): Promise<string> {
+    throwIfAborted(this.o.signal);
+    this.stats.dirs++;
+    let names: Buffer[];
+    try {
+      names = (await fsp.readdir(path, { encoding: 'buffer' })).sort(Buffer.compare);
+    } catch (err) {
+      this.report(toText(path), err);
+      return this.storeTree([]);
+    }
+    const prev = await this.prevEntries(prevTree);
+    const pending: (PendingNode | TreeNode)[] = [];
+    for (const name of names) {
+      throwIfAborted(this.o.signal);
+      const full = join(path, name);
+      if (this.o.exclude(toText(full), toText(name))) continue;
+      let st: BigIntStats;
+      try {
+        st = await fsp.lstat(full, { bigint: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted since readdir
+        this.report(toText(full), err);
+        continue;
+      }
+      const node = await this.nodeFor(full, name, st, prev.get(name.toString('hex')), rootDev);
+      if (node) pending.push(node);
+    }
+    const settled = await Promise.all(pending.map((n) => ('wait' in n ? n.wait : n)));
+    const nodes = settled.filter((n): n is TreeNode => n !== undefined);
+    return this.storeTree(nodes);
+  }
+
+  /**
+   * Metadata node for one path. Directories are complete when this resolves; files come back as a
+   * {@link PendingNode} whose content is still being stored. Undefined for skipped entries.
+   */
+  private async nodeFor(
+    full: Buffer,
+    name: Uint8Array,
+    st: BigIntStats,
+    prev: TreeNode | undefined,
+    rootDev: bigint | undefined,
+  ): Promise<PendingNode | TreeNode | undefined> {
+    const node = nodeFromStat(name, st);
+    switch (node.type) {
+      case 'dir': {
+        if (this.o.oneFileSystem && rootDev !== undefined && st.dev !== rootDev) {
+          node.subtree = await this.storeTree([]); // mount point: kept, contents not followed
+          return node;
+        }
+        node.subtree = await this.saveDir(full, prev?.type === 'dir' ? prev.subtree : undefined, rootDev ?? st.dev);
+        return node;
+      }
+      case 'symlink':
+        try {
+          node.target = new Uint8Array(await fsp.readlink(full, { encoding: 'buffer' }));
+        } catch (err) {
+          this.report(toText(full), err);
+          return undefined;
+        }
+        return node;
+      case 'file':
+        return this.fileNode(full, node, prev);
+      default:
+        return node; // FIFOs, sockets and devices: metadata only, never opened
+    }
+  }
+
+  private async fileNode(full: Buffer, node: TreeNode, prev: TreeNode | undefined): Promise<PendingNode | TreeNode> {
+    const path = toText(full);
+    const size = node.size ?? 0;
+    this.stats.totalBytes += size;
+    if (this.o.kind !== 'full' && sameFile(node, prev) && (await this.stillIndexed(prev))) {
+      if (prev.content) node.content = prev.content;
+      if (prev.contentLists) node.contentLists = prev.contentLists;
+      this.stats.filesUnchanged++;
+      this.o.progress.filesDone++;
+      this.o.progress.bytesDone += size;
+      this.o.progress.tick();
+      return node;
+    }
+    await this.slots.acquire();
+    this.o.progress.currentFile = path;
+    const wait = this.readContent(full, node)
+      .then(async (result) => {
+        this.stats.bytesRead += result.size;
+        node.size = result.size;
+        await this.setContent(node, result.content);
+        if (prev?.type !== 'file') this.stats.filesNew++;
+        else if (sameContent(prev, node)) this.stats.filesUnchanged++;
+        else this.stats.filesChanged++;
+        return node;
+      })
+      .catch((err: unknown) => {
+        if ((err as CairnError).code === 'ABORTED') throw err;
+        this.report(path, err);
+        return undefined;
+      })
+      .finally(() => {
+        this.slots.release();
+        this.o.progress.filesDone++;
+        this.o.progress.bytesDone += size;
+        this.o.progress.tick();
+      });
+    wait.catch(() => {}); // observed later by the directory; never an unhandled rejection meanwhile
+    return { wait };
+  }
+
+  /** Reads a file through the pool, once more if it changed meanwhile; hard links are read once. */
+  private readContent(full: Buffer, node: TreeNode): Promise<ContentResult> {
+    const key = node.links > 1 ? `${node.device}:${node.inode}` : undefined;
+    const existing = key ? this.hardlinks.get(key) : undefined;
+    if (existing) return existing;
+    const expect = { size: node.size ?? 0, mtimeNs: node.mtimeNs };
+    const run = this.o.pool.processFile(full, expect).then(async (first) => {
+      if (!first.changed) return first;
+      const st = await fsp.lstat(full, { bigint: true });
+      const second = await this.o.pool.processFile(full, { size: Number(st.size), mtimeNs: st.mtimeNs });
+      node.mtimeNs = st.mtimeNs;
+      node.ctimeNs = st.ctimeNs;
+      if (second.changed) {
+        this.report(
+          toText(full),
+          new CairnError('IO_ERROR', 'file changed while it was read (twice); stored as read'),
+          false,
+        );
+      }
+      return second;
+    });
+    if (key) this.hardlinks.set(key, run);
+    return run;
+  }
+
+  /** True when every blob a reused content list names is still in the index. */
+  private async stillIndexed(prev: TreeNode): Promise<boolean> {
+    const ids = prev.content ?? prev.contentLists ?? [];
+    if (ids.length === 0) return true;
+    const found = await this.o.index.lookup(ids.map((h) => Buffer.from(h, 'hex')));
+    return found.every((l) => l !== undefined);
+  }
+
+  /** Sets a file node's content ids, moving them to content-list blobs for very large files. */
+  async setContent(node: TreeNode, ids: string[]): Promise<void> {
+    if (ids.length <= MAX_INLINE_CONTENT) {
+      node.content = ids;
+      return;
+    }
+    const lists: string[] = [];
+    for (let i = 0; i < ids.length; i += MAX_INLINE_CONTENT) {
+      const raw = encodeContentList(ids.slice(i, i + MAX_INLINE_CONTENT));
+      lists.push(await this.o.packer.addRaw('tree', raw, this.o.repo.config.compression));
+    }
+    node.contentLists = lists;
+  }
+
+  /** Stores a directory's nodes as one tree blob, or a chain of them for very large directories. */
+  private async storeTree(nodes: TreeNode[]): Promise<string> {
+    const compression = this.o.repo.config.compression;
+    let next: string | undefined;
+    const lastStart = Math.max(0, Math.floor((nodes.length - 1) / MAX_TREE_ENTRIES) * MAX_TREE_ENTRIES);
+    for (let start = lastStart; start >= 0; start -= MAX_TREE_ENTRIES) {
+      const part = nodes.slice(start, start + MAX_TREE_ENTRIES);
+      const raw = encodeTree(next === undefined ? { nodes: part } : { nodes: part, next });
+      next = await this.o.packer.addRaw('tree', raw, compression);
+    }
+    return next!;
+  }
+}

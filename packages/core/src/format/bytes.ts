@@ -1,0 +1,167 @@
+/**
+ * Bounds-checked little-endian byte reading and writing for the on-disk formats. A reader never
+ * trusts a length before checking it against what is left; every failure is a CORRUPT_DATA error
+ * naming the structure and field that was wrong.
+ */
+import { CairnError } from '../errors.js';
+
+/** Sequential reader over a byte array. `what` names the structure in error messages. */
+export class ByteReader {
+  private pos = 0;
+  private readonly view: DataView;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly what: string,
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  private need(n: number, field: string): void {
+    if (n > this.remaining) {
+      throw new CairnError(
+        'CORRUPT_DATA',
+        `${this.what}: truncated at ${field} (byte ${this.pos}, need ${n}, have ${this.remaining})`,
+        { details: { structure: this.what, field, offset: this.pos } },
+      );
+    }
+  }
+
+  u8(field: string): number {
+    this.need(1, field);
+    return this.view.getUint8(this.pos++);
+  }
+
+  u16(field: string): number {
+    this.need(2, field);
+    const v = this.view.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(field: string): number {
+    this.need(4, field);
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A u64 that must fit in a JS safe integer (offsets and sizes). */
+  u64(field: string): number {
+    this.need(8, field);
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(field, `value ${v} too large`);
+    return Number(v);
+  }
+
+  bytes(n: number, field: string): Uint8Array {
+    this.need(n, field);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Fails unless every byte was consumed (no trailing garbage). */
+  end(): void {
+    if (this.remaining !== 0) this.fail('end', `${this.remaining} unexpected trailing bytes`);
+  }
+
+  fail(field: string, problem: string): never {
+    throw new CairnError('CORRUPT_DATA', `${this.what}: ${field}: ${problem} (byte ${this.pos})`, {
+      details: { structure: this.what, field, offset: this.pos },
+    });
+  }
+}
+
+/** Fixed-size little-endian writer; the caller knows the exact size up front. */
+export class ByteWriter {
+  private pos = 0;
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  u8(v: number): this {
+    this.view.setUint8(this.pos++, v);
+    return this;
+  }
+
+  u16(v: number): this {
+    this.view.setUint16(this.pos, v, true);
+    this.pos += 2;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.view.setUint32(this.pos, v, true);
+    this.pos += 4;
+    return this;
+  }
+
+  u64(v: number): this {
+    this.view.setBigUint64(this.pos, BigInt(v), true);
+    this.pos += 8;
+    return this;
+  }
+
+  raw(b: Uint8Array): this {
+    this.bytes.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+
+  /** Returns the buffer, checking it was filled exactly. */
+  finish(): Uint8Array {
+    if (this.pos !== this.bytes.length) throw new Error(`ByteWriter: wrote ${this.pos} of ${this.bytes.length} bytes`);
+    return this.bytes;
+  }
+}
+
+/** Concatenates byte arrays into one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lower-case hex of `b`. */
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
+  return s;
+}
+
+/** Parses lower- or upper-case hex; throws CORRUPT_DATA (naming `what`) on bad input. */
+export function fromHex(hex: string, what = 'hex string'): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+    throw new CairnError('CORRUPT_DATA', `${what}: not a hex string`);
+  }
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+/** Constant-length byte equality (not constant-time; ids are not secrets). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

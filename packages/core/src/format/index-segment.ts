@@ -1,0 +1,90 @@
+/**
+ * Index segments (`index/<id>`): which pack holds each blob, where, and how. Segments are the
+ * repository's authoritative index; the local LevelDB cache is rebuilt from them. Binary payload of
+ * a sealed object of kind "index" (docs/format.md §Index segments):
+ *
+ *   "CRNI" ‖ version u8 (1) ‖ 3 zero bytes ‖ superseded count u32 ‖ superseded segment id[32]*
+ *   ‖ pack count u32 ‖ pack*
+ *   pack  = pack id[32] ‖ entry count u32 ‖ entry*   (entry as in pack headers, 50 bytes)
+ */
+import { compressionFromId, compressionId } from '../compress/index.js';
+import { BLOB_ID_LENGTH, BLOB_TYPE_CODES, blobTypeFromCode } from './blob.js';
+import { ByteReader, ByteWriter } from './bytes.js';
+import { PACK_ENTRY_LENGTH, type PackEntry } from './pack-header.js';
+
+/** The blobs of one pack as an index segment lists them. */
+export interface IndexedPack {
+  packId: Uint8Array;
+  entries: PackEntry[];
+}
+
+/** Decoded index segment. */
+export interface IndexSegment {
+  /** Segments this one replaces (written by prune/repair; readers may ignore the old ones). */
+  supersedes: Uint8Array[];
+  packs: IndexedPack[];
+}
+
+const MAGIC = new TextEncoder().encode('CRNI');
+const VERSION = 1;
+
+/** Encodes a segment payload (to be sealed as an "index" object). */
+export function encodeIndexSegment(segment: IndexSegment): Uint8Array {
+  let size = 4 + 4 + 4 + segment.supersedes.length * BLOB_ID_LENGTH + 4;
+  for (const p of segment.packs) size += BLOB_ID_LENGTH + 4 + p.entries.length * PACK_ENTRY_LENGTH;
+  const w = new ByteWriter(size).raw(MAGIC).u8(VERSION).u8(0).u8(0).u8(0);
+  w.u32(segment.supersedes.length);
+  for (const id of segment.supersedes) w.raw(id);
+  w.u32(segment.packs.length);
+  for (const p of segment.packs) {
+    w.raw(p.packId).u32(p.entries.length);
+    for (const e of p.entries) {
+      w.u8(BLOB_TYPE_CODES[e.type])
+        .u8(compressionId(e.compression))
+        .u64(e.offset)
+        .u32(e.length)
+        .u32(e.rawLength)
+        .raw(e.id);
+    }
+  }
+  return w.finish();
+}
+
+/** Decodes and validates a segment payload; throws CORRUPT_DATA naming the bad field. */
+export function decodeIndexSegment(payload: Uint8Array, name = 'index segment'): IndexSegment {
+  const r: ByteReader = new ByteReader(payload, name);
+  const magic = r.bytes(4, 'magic');
+  if (!MAGIC.every((b, i) => magic[i] === b)) r.fail('magic', 'not an index segment');
+  const version = r.u8('version');
+  if (version !== VERSION) r.fail('version', `unsupported index segment version ${version}`);
+  r.bytes(3, 'reserved');
+  const nSup = r.u32('superseded count');
+  if (nSup * BLOB_ID_LENGTH > r.remaining) r.fail('superseded count', `${nSup} is more than the segment holds`);
+  const supersedes: Uint8Array[] = [];
+  for (let i = 0; i < nSup; i++) supersedes.push(r.bytes(BLOB_ID_LENGTH, 'superseded id').slice());
+  const nPacks = r.u32('pack count');
+  if (nPacks * (BLOB_ID_LENGTH + 4) > r.remaining) r.fail('pack count', `${nPacks} is more than the segment holds`);
+  const packs: IndexedPack[] = [];
+  for (let i = 0; i < nPacks; i++) {
+    const packId = r.bytes(BLOB_ID_LENGTH, 'pack id').slice();
+    const n = r.u32('entry count');
+    if (n * PACK_ENTRY_LENGTH > r.remaining) r.fail(`pack ${i} entry count`, `${n} is more than the segment holds`);
+    const entries: PackEntry[] = [];
+    for (let j = 0; j < n; j++) {
+      const typeCode = r.u8('entry type');
+      const type = blobTypeFromCode(typeCode);
+      if (!type) r.fail('entry type', `unknown blob type ${typeCode}`);
+      const compCode = r.u8('entry compression');
+      const compression = compressionFromId(compCode);
+      if (!compression) r.fail('entry compression', `unknown compression ${compCode}`);
+      const offset = r.u64('entry offset');
+      const length = r.u32('entry length');
+      const rawLength = r.u32('entry raw length');
+      const id = r.bytes(BLOB_ID_LENGTH, 'entry id').slice();
+      entries.push({ type, compression, offset, length, rawLength, id });
+    }
+    packs.push({ packId, entries });
+  }
+  r.end();
+  return { supersedes, packs };
+}

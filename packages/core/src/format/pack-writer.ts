@@ -1,0 +1,74 @@
+/**
+ * Assembles sealed blobs into a pack. The writer keeps the pack's parts (bounded by the target pack
+ * size the caller enforces), hashes them incrementally, and on `finish` appends the sealed header
+ * and trailer. The pack id is the plain BLAKE3-256 of every byte of the pack, so anyone can check a
+ * pack's integrity without keys.
+ */
+import { CairnError } from '../errors.js';
+import { createBlake3 } from '../hashing/index.js';
+import type { SealedBlob } from './blob.js';
+import { toHex } from './bytes.js';
+import { encodePackTail, type PackEntry } from './pack-header.js';
+
+/** A complete pack, ready to be stored under `data/<id[0..2]>/<id>`. */
+export interface FinishedPack {
+  /** BLAKE3-256 of the pack bytes. */
+  id: Uint8Array;
+  /** Hex of `id`: the pack's name in the repository. */
+  idHex: string;
+  /** The pack's bytes, in order (blobs, then header and trailer). */
+  parts: Uint8Array[];
+  /** Total size in bytes. */
+  size: number;
+  entries: PackEntry[];
+}
+
+/** Appends sealed blobs; call `finish` once. */
+export class PackWriter {
+  private readonly parts: Uint8Array[] = [];
+  private readonly entries: PackEntry[] = [];
+  private readonly hasher = createBlake3();
+  private offset = 0;
+  private finished = false;
+
+  constructor(private readonly dataKey: Uint8Array) {}
+
+  /** Bytes of blobs added so far (excluding the header still to come). */
+  get size(): number {
+    return this.offset;
+  }
+
+  /** Number of blobs added so far. */
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** Appends one sealed blob. */
+  add(blob: SealedBlob): PackEntry {
+    if (this.finished) throw new CairnError('INVALID_ARGUMENT', 'pack already finished');
+    const entry: PackEntry = {
+      type: blob.type,
+      id: blob.id,
+      compression: blob.compression,
+      rawLength: blob.rawLength,
+      offset: this.offset,
+      length: blob.sealed.length,
+    };
+    this.parts.push(blob.sealed);
+    this.hasher.update(blob.sealed);
+    this.entries.push(entry);
+    this.offset += blob.sealed.length;
+    return entry;
+  }
+
+  /** Seals the header, appends the trailer and returns the finished pack. */
+  finish(): FinishedPack {
+    if (this.finished) throw new CairnError('INVALID_ARGUMENT', 'pack already finished');
+    this.finished = true;
+    const tail = encodePackTail(this.dataKey, this.entries);
+    this.parts.push(tail);
+    this.hasher.update(tail);
+    const id = this.hasher.digest();
+    return { id, idHex: toHex(id), parts: this.parts, size: this.offset + tail.length, entries: this.entries };
+  }
+}

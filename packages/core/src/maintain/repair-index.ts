@@ -1,0 +1,109 @@
+/**
+ * `repair index`: rebuilds the repository's index segments from the packs' own headers, the
+ * ground truth. New segments are written first (superseding every old one), old segments are
+ * deleted only afterwards, and the local cache is rebuilt; so an interruption at any point leaves
+ * a usable index. Packs whose header cannot be read are reported and left out.
+ */
+import { type CairnError, throwIfAborted } from '../errors.js';
+import { fromHex } from '../format/bytes.js';
+import type { PackEntry } from '../format/pack-header.js';
+import { readPackHeader } from '../format/pack-reader.js';
+import { type EventHandler, ProgressReporter } from '../progress.js';
+import { DATA_PREFIX, INDEX_PREFIX, idFromName, indexName, packName } from '../repo/names.js';
+import type { Repository } from '../repo/repository.js';
+
+/** Entries per new segment, at most (keeps each segment a few MiB). */
+const SEGMENT_BLOBS = 100_000;
+
+export interface RepairIndexSummary {
+  packs: number;
+  blobs: number;
+  damagedPacks: { packId: string; code: string; message: string }[];
+  segmentsWritten: number;
+  segmentsRemoved: number;
+  durationMs: number;
+}
+
+export async function repairIndex(
+  repo: Repository,
+  options: { signal?: AbortSignal; onEvent?: EventHandler } = {},
+): Promise<RepairIndexSummary> {
+  const signal = options.signal;
+  const lock = await repo.lock({ exclusive: true, operation: 'repair index', ...(signal ? { signal } : {}) });
+  const progress = new ProgressReporter('repair', options.onEvent);
+  try {
+    const oldSegments: string[] = [];
+    for await (const obj of repo.store.list(INDEX_PREFIX, { signal })) {
+      const id = idFromName(obj.name, INDEX_PREFIX);
+      if (id) oldSegments.push(id);
+    }
+    const packs: { id: string; size: number }[] = [];
+    for await (const obj of repo.store.list(DATA_PREFIX, { signal })) {
+      const id = idFromName(obj.name, DATA_PREFIX);
+      if (id) packs.push({ id, size: obj.size });
+    }
+    progress.filesTotal = packs.length;
+    progress.totalsFinal = true;
+    progress.start({ what: 'index', packs: packs.length, segments: oldSegments.length });
+
+    const index = await repo.index(signal);
+    const damagedPacks: RepairIndexSummary['damagedPacks'] = [];
+    const written: string[] = [];
+    let blobs = 0;
+    let inSegment = 0;
+    const supersedes = oldSegments.map((id) => fromHex(id));
+    for (const pack of packs) {
+      throwIfAborted(signal);
+      let entries: PackEntry[];
+      try {
+        entries = await readPackHeader(
+          repo.keys.dataKey,
+          (offset, length) => repo.store.get(packName(pack.id), { offset, length, signal }),
+          pack.size,
+        );
+      } catch (err) {
+        if ((err as CairnError).code === 'ABORTED') throw err;
+        const e = err as CairnError;
+        damagedPacks.push({ packId: pack.id, code: e.code ?? 'IO_ERROR', message: e.message });
+        progress.error({ path: packName(pack.id), code: e.code ?? 'IO_ERROR', message: e.message });
+        continue;
+      }
+      index.addPack(pack.id, entries);
+      blobs += entries.length;
+      inSegment += entries.length;
+      progress.filesDone++;
+      progress.bytesDone += pack.size;
+      progress.tick();
+      if (inSegment >= SEGMENT_BLOBS) {
+        const saved = await index.savePending(signal, written.length === 0 ? supersedes : []);
+        if (saved) written.push(saved.id);
+        inSegment = 0;
+      }
+    }
+    const last = await index.savePending(signal, written.length === 0 ? supersedes : []);
+    if (last) written.push(last.id);
+
+    let removed = 0;
+    if (repo.store.capabilities.deletes) {
+      for (const id of oldSegments) {
+        if (written.includes(id)) continue;
+        await repo.store.delete(indexName(id), { signal });
+        removed++;
+      }
+    }
+    // The cache now lists segments that are gone: sync rebuilds it from the new ones.
+    await index.sync({ ...(signal ? { signal } : {}) });
+    const summary: RepairIndexSummary = {
+      packs: packs.length - damagedPacks.length,
+      blobs,
+      damagedPacks,
+      segmentsWritten: written.length,
+      segmentsRemoved: removed,
+      durationMs: Date.now() - progress.started,
+    };
+    progress.summary({ ...summary });
+    return summary;
+  } finally {
+    await lock.release();
+  }
+}

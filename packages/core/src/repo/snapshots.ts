@@ -1,0 +1,120 @@
+/**
+ * Snapshot objects: saving (the commit point of a backup), loading with full validation, listing,
+ * and resolving references (`latest`, a full id or a unique id prefix). A snapshot's id is the
+ * BLAKE3 of its stored bytes, checked on every load.
+ */
+import { CairnError, throwIfAborted } from '../errors.js';
+import { toHex } from '../format/bytes.js';
+import { openJson, sealJson } from '../format/sealed-object.js';
+import { type Snapshot, type SnapshotDoc, validateSnapshotDoc } from '../format/snapshot.js';
+import { blake3 } from '../hashing/index.js';
+import { idFromName, SNAPSHOTS_PREFIX, snapshotName } from './names.js';
+import type { Repository } from './repository.js';
+
+/** Writes a snapshot; returns it with its id. */
+export async function saveSnapshot(repo: Repository, doc: SnapshotDoc, signal?: AbortSignal): Promise<Snapshot> {
+  const bytes = sealJson(repo.keys.dataKey, 'snapshot', doc, repo.config.compression);
+  const id = toHex(blake3(bytes));
+  await repo.store.put(snapshotName(id), bytes, { signal });
+  return { ...doc, id };
+}
+
+/** Loads and validates one snapshot by full id. */
+export async function loadSnapshot(repo: Repository, id: string, signal?: AbortSignal): Promise<Snapshot> {
+  const name = snapshotName(id);
+  const bytes = await repo.store.get(name, { signal });
+  if (toHex(blake3(bytes)) !== id) {
+    throw new CairnError('CORRUPT_DATA', `snapshot ${id}: bytes do not match the snapshot id`, {
+      details: { snapshotId: id },
+    });
+  }
+  const doc = validateSnapshotDoc(openJson(repo.keys.dataKey, 'snapshot', bytes, name), id);
+  return { ...doc, id };
+}
+
+/** Ids of every snapshot object. */
+export async function listSnapshotIds(repo: Repository, signal?: AbortSignal): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const obj of repo.store.list(SNAPSHOTS_PREFIX, { signal })) {
+    const id = idFromName(obj.name, SNAPSHOTS_PREFIX);
+    if (id) ids.push(id);
+  }
+  return ids;
+}
+
+/** A snapshot that could not be loaded. */
+export interface SnapshotLoadError {
+  id: string;
+  error: CairnError;
+}
+
+/**
+ * Loads every snapshot, oldest first. Damaged snapshots are reported through `onError` (or
+ * thrown when no handler is given) and left out.
+ */
+export async function listSnapshots(
+  repo: Repository,
+  options: { signal?: AbortSignal; onError?: (e: SnapshotLoadError) => void } = {},
+): Promise<Snapshot[]> {
+  const out: Snapshot[] = [];
+  for (const id of await listSnapshotIds(repo, options.signal)) {
+    throwIfAborted(options.signal);
+    try {
+      out.push(await loadSnapshot(repo, id, options.signal));
+    } catch (err) {
+      if (!(err instanceof CairnError) || !options.onError || err.code === 'ABORTED') throw err;
+      if (err.code === 'NOT_FOUND') continue; // removed while listing
+      options.onError({ id, error: err });
+    }
+  }
+  return out.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || (a.id < b.id ? -1 : 1));
+}
+
+/** Filters for `latest`. */
+export interface SnapshotFilter {
+  host?: string;
+  /** Only snapshots whose path set equals this one. */
+  paths?: string[];
+  tags?: string[];
+  kind?: Snapshot['kind'];
+}
+
+/** True when `s` passes `filter`. */
+export function matchesFilter(s: Snapshot, filter: SnapshotFilter = {}): boolean {
+  if (filter.host !== undefined && s.host !== filter.host) return false;
+  if (filter.kind !== undefined && s.kind !== filter.kind) return false;
+  if (filter.paths && [...s.paths].sort().join('\0') !== [...filter.paths].sort().join('\0')) return false;
+  if (filter.tags && !filter.tags.every((t) => s.tags.includes(t))) return false;
+  return true;
+}
+
+/**
+ * Resolves `latest`, a full id or a unique id prefix to a snapshot. Throws NOT_FOUND or
+ * AMBIGUOUS_ID with a message saying what to do.
+ */
+export async function findSnapshot(
+  repo: Repository,
+  ref: string,
+  options: { filter?: SnapshotFilter; signal?: AbortSignal } = {},
+): Promise<Snapshot> {
+  if (ref === 'latest') {
+    const all = (await listSnapshots(repo, { signal: options.signal, onError: () => {} })).filter((s) =>
+      matchesFilter(s, options.filter),
+    );
+    const last = all[all.length - 1];
+    if (!last) throw new CairnError('NOT_FOUND', 'no snapshot matches "latest" (the repository has no such snapshots)');
+    return last;
+  }
+  if (!/^[0-9a-f]{1,64}$/.test(ref)) {
+    throw new CairnError('INVALID_ARGUMENT', `"${ref}" is not a snapshot id, id prefix or "latest"`);
+  }
+  const matches = (await listSnapshotIds(repo, options.signal)).filter((id) => id.startsWith(ref));
+  if (matches.length === 0) throw new CairnError('NOT_FOUND', `no snapshot with id ${ref}`);
+  if (matches.length > 1) {
+    throw new CairnError(
+      'AMBIGUOUS_ID',
+      `snapshot id prefix ${ref} matches ${matches.length} snapshots; give more digits`,
+    );
+  }
+  return loadSnapshot(repo, matches[0]!, options.signal);
+}

@@ -1,0 +1,322 @@
+/**
+ * A Store on a local file system or NAS mount. Object `a/b/c` is the file `<root>/a/b/c`.
+ *
+ * Guarantees: a put writes a dot-named temporary file in the target folder, fsyncs it, then moves
+ * it under its final name (with link(2), which refuses to replace an existing object atomically,
+ * or rename(2) when overwriting) and fsyncs the folder; so an object is never visible half-written
+ * and survives a power cut once put resolves. Temporary files are invisible to `list` and `get`.
+ * OS errors become typed errors: ENOSPC/EDQUOT → NO_SPACE, EACCES/EPERM/EROFS → PERMISSION_DENIED.
+ */
+import { randomBytes } from 'node:crypto';
+import * as nodeFs from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  assertObjectName,
+  CairnError,
+  type GetOptions,
+  type ObjectInfo,
+  type PutOptions,
+  resolveRange,
+  type Store,
+  type StoreCallOptions,
+  type StoreCapabilities,
+  throwIfAborted,
+} from '@cairn/core';
+
+/** The file-system calls the store makes; replaceable only to inject faults in tests. */
+export type DiskFileSystem = Pick<typeof nodeFs, 'open' | 'mkdir' | 'link' | 'rename' | 'unlink' | 'stat' | 'readdir'>;
+
+export interface DiskStoreOptions {
+  /** Skip fsync (tests and throwaway repositories only: a crash may lose acknowledged writes). */
+  noSync?: boolean;
+  /** Fault injection for tests. */
+  fileSystem?: DiskFileSystem;
+}
+
+/** Capabilities of a disk: everything but retention locks. */
+export const DISK_STORE_CAPABILITIES: StoreCapabilities = {
+  rangeReads: true,
+  deletes: true,
+  overwrite: true,
+  sequential: false,
+  immutability: false,
+  atomicPut: true,
+};
+
+const TEMP_PREFIX = '.tmp-';
+
+/** A Store rooted at a directory. */
+export class DiskStore implements Store {
+  readonly capabilities = DISK_STORE_CAPABILITIES;
+  readonly location: string;
+  private readonly fs: DiskFileSystem;
+  private readonly sync: boolean;
+  private readonly knownDirs = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    options?: DiskStoreOptions,
+  ) {
+    this.location = root;
+    this.fs = options?.fileSystem ?? nodeFs;
+    this.sync = !options?.noSync;
+  }
+
+  private path(name: string): string {
+    assertObjectName(name);
+    return join(this.root, ...name.split('/'));
+  }
+
+  async put(name: string, data: Uint8Array | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
+    const target = this.path(name);
+    throwIfAborted(options?.signal);
+    if (options?.retainUntil) {
+      throw new CairnError('NOT_SUPPORTED', `${this.location}: a disk cannot keep objects immutable (retainUntil)`);
+    }
+    const dir = dirname(target);
+    await this.ensureDir(dir, name);
+    if (!options?.overwrite && (await this.exists(target))) {
+      throw new CairnError('ALREADY_EXISTS', `${name} already exists in ${this.location}`, { details: { name } });
+    }
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let handle: nodeFs.FileHandle | undefined;
+    let published = false;
+    try {
+      handle = await this.fs.open(temp, 'wx', 0o644);
+      if (data instanceof Uint8Array) {
+        await writeAll(handle, data);
+      } else {
+        for await (const part of data) {
+          throwIfAborted(options?.signal);
+          await writeAll(handle, part);
+        }
+      }
+      throwIfAborted(options?.signal);
+      if (this.sync) await handle.sync();
+      await handle.close();
+      handle = undefined;
+      if (options?.overwrite) {
+        await this.fs.rename(temp, target);
+      } else {
+        await this.publishExclusive(temp, target, name);
+      }
+      published = true;
+      if (this.sync) await syncDir(this.fs, dir);
+    } catch (err) {
+      throw toStoreError(err, name, this.location);
+    } finally {
+      await handle?.close().catch(() => {});
+      if (!published || !options?.overwrite) await this.fs.unlink(temp).catch(() => {});
+    }
+  }
+
+  /** Moves `temp` to `target` only if `target` does not exist: link(2) is atomic about that. */
+  private async publishExclusive(temp: string, target: string, name: string): Promise<void> {
+    try {
+      await this.fs.link(temp, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        throw new CairnError('ALREADY_EXISTS', `${name} already exists in ${this.location}`, { details: { name } });
+      }
+      // File systems without hard links (some NAS mounts): check, then rename; a race can only
+      // replace an object with identical content, since names are content hashes or unique ids.
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'ENOSYS') {
+        if (await this.exists(target)) {
+          throw new CairnError('ALREADY_EXISTS', `${name} already exists in ${this.location}`, { details: { name } });
+        }
+        await this.fs.rename(temp, target);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  async get(name: string, options?: GetOptions): Promise<Uint8Array> {
+    const file = this.path(name);
+    throwIfAborted(options?.signal);
+    let handle: nodeFs.FileHandle | undefined;
+    try {
+      handle = await this.fs.open(file, 'r');
+      const { size } = await handle.stat();
+      const [start, end] = resolveRange(size, options);
+      const out = new Uint8Array(end - start);
+      let done = 0;
+      while (done < out.length) {
+        throwIfAborted(options?.signal);
+        const { bytesRead } = await handle.read(out, done, out.length - done, start + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done === out.length ? out : out.subarray(0, done);
+    } catch (err) {
+      throw toStoreError(err, name, this.location);
+    } finally {
+      await handle?.close().catch(() => {});
+    }
+  }
+
+  async stat(name: string, options?: StoreCallOptions): Promise<ObjectInfo> {
+    const file = this.path(name);
+    throwIfAborted(options?.signal);
+    try {
+      const st = await this.fs.stat(file);
+      if (!st.isFile()) throw new CairnError('NOT_FOUND', `${name} is not an object in ${this.location}`);
+      return { name, size: st.size };
+    } catch (err) {
+      throw toStoreError(err, name, this.location);
+    }
+  }
+
+  async *list(prefix: string, options?: StoreCallOptions): AsyncIterable<ObjectInfo> {
+    if (prefix !== '') assertObjectName(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+    // Walk only the deepest folder the prefix fully names.
+    const slash = prefix.lastIndexOf('/');
+    const base = slash < 0 ? '' : prefix.slice(0, slash);
+    yield* this.walk(base, prefix, options?.signal);
+  }
+
+  private async *walk(rel: string, prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
+    const dir = rel === '' ? this.root : join(this.root, ...rel.split('/'));
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await this.fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw toStoreError(err, rel, this.location);
+    }
+    for (const entry of entries) {
+      throwIfAborted(signal);
+      if (entry.name.startsWith('.')) continue;
+      const name = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (prefix.startsWith(`${name}/`) || name.startsWith(prefix) || `${name}/`.startsWith(prefix)) {
+          yield* this.walk(name, prefix, signal);
+        }
+      } else if (entry.isFile() && name.startsWith(prefix)) {
+        try {
+          const st = await this.fs.stat(join(dir, entry.name));
+          yield { name, size: st.size };
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw toStoreError(err, name, this.location);
+        }
+      }
+    }
+  }
+
+  async delete(name: string, options?: StoreCallOptions): Promise<void> {
+    const file = this.path(name);
+    throwIfAborted(options?.signal);
+    try {
+      await this.fs.unlink(file);
+      if (this.sync) await syncDir(this.fs, dirname(file));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw toStoreError(err, name, this.location);
+    }
+  }
+
+  /**
+   * Removes temporary files older than `olderThanMs` left by writers that were killed mid-put.
+   * Returns how many were removed. Safe while other writers run if the age exceeds any put's duration.
+   */
+  async removeStaleTemporaryFiles(olderThanMs = 24 * 3600_000): Promise<number> {
+    let removed = 0;
+    const visit = async (dir: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await this.fs.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await visit(p);
+        else if (e.name.startsWith(TEMP_PREFIX)) {
+          const st = await this.fs.stat(p).catch(() => undefined);
+          if (st && Date.now() - st.mtimeMs > olderThanMs) {
+            await this.fs.unlink(p).catch(() => {});
+            removed++;
+          }
+        }
+      }
+    };
+    await visit(this.root);
+    return removed;
+  }
+
+  async close(): Promise<void> {}
+
+  private async exists(file: string): Promise<boolean> {
+    try {
+      await this.fs.stat(file);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  private async ensureDir(dir: string, name: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    try {
+      await this.fs.mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw toStoreError(err, name, this.location);
+    }
+    this.knownDirs.add(dir);
+  }
+}
+
+async function writeAll(handle: nodeFs.FileHandle, data: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done);
+    done += bytesWritten;
+  }
+}
+
+async function syncDir(fs: DiskFileSystem, dir: string): Promise<void> {
+  const h = await fs.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** Maps an OS error to a typed store error; CairnErrors pass through unchanged. */
+export function toStoreError(err: unknown, name: string, location: string): CairnError {
+  if (err instanceof CairnError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const where = `${name} in ${location}`;
+  switch (e?.code) {
+    case 'ENOENT':
+      return new CairnError('NOT_FOUND', `${where} does not exist`, { cause: err, details: { name } });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new CairnError('NO_SPACE', `no space left on ${location} while writing ${name}: free space and retry`, {
+        cause: err,
+        details: { name },
+      });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new CairnError(
+        'PERMISSION_DENIED',
+        `permission denied for ${where} (${e.code}): check ownership and mount options`,
+        {
+          cause: err,
+          details: { name },
+        },
+      );
+    case 'ABORT_ERR':
+      return new CairnError('ABORTED', 'operation was cancelled', { cause: err });
+    default:
+      return new CairnError('IO_ERROR', `I/O error on ${where}: ${e?.message ?? String(err)}`, {
+        cause: err,
+        details: { name, errno: e?.code },
+      });
+  }
+}

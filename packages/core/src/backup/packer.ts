@@ -24,7 +24,7 @@ const CHECKPOINT_MS = 30_000;
 export interface PackerStats {
   /** New blobs accepted. */
   blobs: number;
-  /** Raw bytes of new blobs. */
+  /** Raw bytes of new data blobs (file content; trees are not counted). */
   bytesAdded: number;
   /** Bytes of packs stored. */
   bytesStored: number;
@@ -103,7 +103,7 @@ export class Packer {
     }
     writer.add(blob);
     this.stats.blobs++;
-    this.stats.bytesAdded += blob.rawLength;
+    if (blob.type === 'data') this.stats.bytesAdded += blob.rawLength;
     if (writer.size >= this.repo.config.packSize) {
       this.writers.delete(blob.type);
       await this.upload(writer.finish());

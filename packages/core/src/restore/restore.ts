@@ -223,6 +223,13 @@ export async function restore(
 
   for (const l of deferredLinks) {
     try {
+      const [from, to] = await Promise.all([occupant(l.from), occupant(l.to)]);
+      if (from && to && from.dev === to.dev && from.ino === to.ino) {
+        files.skipped++; // already linked by an earlier run
+        continue;
+      }
+      // A plain copy with the same bytes (e.g. from an earlier --include restore) becomes a link.
+      if (to?.isFile() && from?.isFile() && (await sameBytes(l.from, l.to))) await fsp.unlink(l.to);
       await replaceable(l.to, overwrite);
       await fsp.link(l.from, l.to);
       links++;
@@ -253,6 +260,12 @@ export async function restore(
   };
   progress.summary({ ...summary, failures: failures.length });
   return summary;
+}
+
+/** True when two files hold the same bytes. */
+async function sameBytes(a: Buffer, b: Buffer): Promise<boolean> {
+  const [x, y] = await Promise.all([fsp.readFile(a), fsp.readFile(b)]);
+  return x.equals(y);
 }
 
 /** Clears the way for a non-directory entry: fails on a conflict unless overwriting. */

@@ -1,0 +1,259 @@
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { backup, type CairnEvent, listSnapshots, restore } from '@cairn/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, newRepo, reopen, tempDir } from './helpers.js';
+import { compareTrees, describeTree, isRoot, makeEdgeCaseTree, seededBytes } from './tree-fixtures.js';
+
+afterAll(cleanup);
+
+describe('backup and restore of a real tree', () => {
+  it('restores every edge case exactly (content, types, modes, owners, times, links, names, sparseness)', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    makeEdgeCaseTree(src);
+    const events: CairnEvent[] = [];
+    const summary = await backup(repo, { paths: [src], onEvent: (e) => events.push(e) });
+    expect(summary.partial).toBe(false);
+    expect(summary.errors).toBe(0);
+    expect(summary.files.new).toBeGreaterThan(10);
+    expect(events[0]?.type).toBe('start');
+    expect(events.at(-1)?.type).toBe('summary');
+
+    const target = join(base, 'out');
+    const r = await restore(repo, 'latest', { target });
+    expect(r.failures).toEqual([]);
+    const problems = compareTrees(describeTree(src), describeTree(join(target, src)));
+    expect(problems).toEqual([]);
+    // The restored sparse file really is sparse.
+    const st = statSync(join(target, src, 'sparse.img'));
+    expect(st.blocks * 512).toBeLessThan(st.size / 4);
+    await repo.close();
+  });
+
+  it('deduplicates: a lightly changed tree adds only the changed chunks, an unchanged one reads nothing', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(src);
+    for (let i = 0; i < 20; i++) writeFileSync(join(src, `f${i}.bin`), seededBytes(3 * 1024 * 1024, i + 1));
+    const first = await backup(repo, { paths: [src] });
+    expect(first.files.new).toBe(20);
+    expect(first.bytes.added).toBeGreaterThanOrEqual(60 * 1024 * 1024);
+
+    // Change 1 file by appending: only its last chunk(s) are new.
+    appendFileSync(join(src, 'f3.bin'), Buffer.from('appended'));
+    const second = await backup(repo, { paths: [src] });
+    expect(second.parent).toBe(first.snapshotId);
+    expect(second.files).toEqual({ new: 0, changed: 1, unchanged: 19 });
+    expect(second.bytes.read).toBe(3 * 1024 * 1024 + 8);
+    expect(second.bytes.added).toBeLessThan(4 * 1024 * 1024 + 100); // at most one max-size chunk
+    expect(second.bytes.added).toBeGreaterThan(0);
+
+    const third = await backup(repo, { paths: [src] });
+    expect(third.files).toEqual({ new: 0, changed: 0, unchanged: 20 });
+    expect(third.bytes.read).toBe(0);
+    expect(third.bytes.added).toBe(0);
+
+    // full: reads everything again, trusts nothing from metadata, adds nothing new.
+    const full = await backup(repo, { paths: [src], kind: 'full' });
+    expect(full.kind).toBe('full');
+    expect(full.bytes.read).toBe(60 * 1024 * 1024 + 8);
+    expect(full.bytes.added).toBe(0);
+    expect(full.files.unchanged).toBe(20);
+
+    // differential: parent is the latest full snapshot, not the latest one.
+    writeFileSync(join(src, 'new.txt'), 'new');
+    await backup(repo, { paths: [src] });
+    const diff = await backup(repo, { paths: [src], kind: 'differential' });
+    expect(diff.parent).toBe(full.snapshotId);
+    expect(diff.files.new).toBe(1);
+    const snaps = await listSnapshots(repo);
+    expect(snaps.map((s) => s.kind)).toEqual([
+      'incremental',
+      'incremental',
+      'incremental',
+      'full',
+      'incremental',
+      'differential',
+    ]);
+    await repo.close();
+  });
+
+  it('records snapshot metadata: operator, class, tags, host, kind, parent and statistics', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a'), 'a');
+    const s = await backup(repo, {
+      paths: [src],
+      operator: 'dr. who',
+      class: 'critical',
+      tags: ['emr', 'daily'],
+      host: 'his-01',
+    });
+    const snap = s.snapshot;
+    expect(snap).toMatchObject({
+      operator: 'dr. who',
+      class: 'critical',
+      tags: ['emr', 'daily'],
+      host: 'his-01',
+      kind: 'incremental',
+      parent: null,
+      paths: [src],
+    });
+    expect(snap.programVersion).toMatch(/^cairn \d/);
+    expect(snap.stats).toMatchObject({ filesNew: 1, dirs: 1, bytesRead: 1, totalBytes: 1 });
+    expect(snap.stats.durationMs).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(snap.time)).toBeGreaterThan(Date.now() - 60_000);
+    await repo.close();
+  });
+
+  it('backs up a named stream (a database dump) and restores it', async () => {
+    const { repo, base } = await newRepo();
+    const dump = Buffer.concat(
+      Array.from({ length: 2000 }, (_, i) => Buffer.from(`INSERT INTO t VALUES (${i}, 'row ${i}');\n`)),
+    );
+    const s = await backup(repo, {
+      stream: { name: 'emr.sql', source: Readable.from([dump.subarray(0, 1000), dump.subarray(1000)]) },
+    });
+    expect(s.snapshot.paths).toEqual(['/emr.sql']);
+    expect(s.bytes.read).toBe(dump.length);
+    const out = join(base, 'out');
+    await restore(repo, s.snapshotId, { target: out });
+    expect(readFileSync(join(out, 'emr.sql')).equals(dump)).toBe(true);
+    await repo.close();
+  });
+
+  it('excludes by glob and by exclude file, and keeps the source path itself', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(join(src, 'cache', 'x'), { recursive: true });
+    mkdirSync(join(src, 'keep'), { recursive: true });
+    writeFileSync(join(src, 'keep', 'a.txt'), 'a');
+    writeFileSync(join(src, 'keep', 'b.tmp'), 'b');
+    writeFileSync(join(src, 'cache', 'x', 'c'), 'c');
+    writeFileSync(join(src, 'keep', 'secret.key'), 'k');
+    const excludeFile = join(base, 'excludes');
+    writeFileSync(excludeFile, '# comments are ignored\n*.key\n');
+    await backup(repo, { paths: [src], excludes: ['*.tmp', `${src}/cache`], excludeFiles: [excludeFile] });
+    const out = join(base, 'out');
+    await restore(repo, 'latest', { target: out });
+    expect(readdirSync(join(out, src)).sort()).toEqual(['keep']);
+    expect(readdirSync(join(out, src, 'keep'))).toEqual(['a.txt']);
+    await repo.close();
+  });
+
+  it('restores only the included paths, refuses conflicts, overwrites on request, and resumes', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    makeEdgeCaseTree(src, { bigSize: 6 * 1024 * 1024 });
+    await backup(repo, { paths: [src] });
+    const out = join(base, 'out');
+
+    const part = await restore(repo, 'latest', { target: out, include: [join(src, 'nested')] });
+    expect(part.failures).toEqual([]);
+    expect(readdirSync(join(out, src)).sort()).toEqual(['nested']);
+
+    // Full restore over the partial one: the files already there are verified and skipped.
+    const full = await restore(repo, 'latest', { target: out });
+    expect(full.failures).toEqual([]);
+    expect(full.files.skipped).toBeGreaterThanOrEqual(1);
+    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
+
+    // A changed file is a conflict; nothing is written.
+    writeFileSync(join(out, src, 'small.txt'), 'changed locally');
+    rmSync(join(out, src, 'text.log'));
+    await expect(restore(repo, 'latest', { target: out })).rejects.toMatchObject({ code: 'RESTORE_CONFLICT' });
+    expect(existsSync(join(out, src, 'text.log'))).toBe(false);
+
+    const over = await restore(repo, 'latest', { target: out, overwrite: true });
+    expect(over.failures).toEqual([]);
+    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
+    await repo.close();
+  });
+
+  it('never writes through a symlink found in the target', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(join(src, 'dir'), { recursive: true });
+    writeFileSync(join(src, 'dir', 'file'), 'payload');
+    await backup(repo, { paths: [src] });
+    const out = join(base, 'out');
+    const outside = join(base, 'outside');
+    mkdirSync(outside);
+    mkdirSync(join(out, src), { recursive: true });
+    symlinkSync(outside, join(out, src, 'dir')); // dir -> outside
+    await expect(restore(repo, 'latest', { target: out })).rejects.toMatchObject({ code: 'RESTORE_CONFLICT' });
+    const r = await restore(repo, 'latest', { target: out, overwrite: true });
+    expect(r.failures).toEqual([]);
+    expect(readdirSync(outside)).toEqual([]);
+    expect(statSync(join(out, src, 'dir')).isDirectory()).toBe(true);
+    expect(readFileSync(join(out, src, 'dir', 'file'), 'utf8')).toBe('payload');
+    await repo.close();
+  });
+
+  it('cancels through an AbortSignal: no snapshot, no lock, and the next run reuses the stored data', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(src);
+    for (let i = 0; i < 8; i++) writeFileSync(join(src, `f${i}.bin`), seededBytes(16 * 1024 * 1024, 100 + i));
+    const ac = new AbortController();
+    let stored = 0;
+    const run = backup(repo, {
+      paths: [src],
+      signal: ac.signal,
+      onEvent: (e) => {
+        if (e.type === 'progress' && e.bytesDone > 40 * 1024 * 1024) ac.abort();
+        if (e.type === 'progress') stored = e.bytesDone;
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(stored).toBeGreaterThan(0);
+    expect(await listSnapshots(repo)).toEqual([]);
+    expect(readdirSync(join(base, 'repo', 'locks'))).toEqual([]);
+    await repo.close();
+
+    const again = await reopen(base);
+    const done = await backup(again, { paths: [src] });
+    expect(done.bytes.added).toBeLessThan(128 * 1024 * 1024); // some data was kept from the cancelled run
+    const out = join(base, 'out');
+    await restore(again, 'latest', { target: out });
+    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
+    await again.close();
+  });
+
+  it.runIf(isRoot)('with --one-file-system, does not descend into other file systems', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(join(src, 'mnt'), { recursive: true });
+    writeFileSync(join(src, 'a'), 'a');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', join(src, 'mnt')], { stdio: 'ignore' });
+    } catch {
+      return; // mount not permitted here
+    }
+    try {
+      writeFileSync(join(src, 'mnt', 'inside'), 'x');
+      await backup(repo, { paths: [src], oneFileSystem: true });
+      const out = join(base, 'out');
+      await restore(repo, 'latest', { target: out });
+      expect(readdirSync(join(out, src)).sort()).toEqual(['a', 'mnt']);
+      expect(readdirSync(join(out, src, 'mnt'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [join(src, 'mnt')]);
+    }
+    await repo.close();
+  });
+});

@@ -12,7 +12,10 @@ export { CairnError, type ErrorCode, isCairnError, throwIfAborted } from './erro
 export * from './format/index.js';
 export * from './hashing/index.js';
 export { type RepairIndexSummary, repairIndex } from './maintain/repair-index.js';
+export { type RepairedSnapshot, type RepairSnapshotsSummary, repairSnapshots } from './maintain/repair-snapshots.js';
+export type { DrillFile, DrillResult } from './maintain/restore-drill.js';
 export { type RepositoryStats, repositoryStats, type SnapshotStats, snapshotStats } from './maintain/stats.js';
+export { type VerifyOptions, type VerifyProblem, type VerifyReport, verify } from './maintain/verify.js';
 export type {
   CairnEvent,
   ErrorEvent,

@@ -1,5 +1,5 @@
-import { repairIndex } from '@cairn/core';
-import type { Command } from '../command.js';
+import { repairIndex, repairSnapshots } from '@cairn/core';
+import { type Command, flag } from '../command.js';
 import { UsageError } from '../usage-error.js';
 
 const repair: Command = {
@@ -12,7 +12,27 @@ const repair: Command = {
   async run(ctx, args) {
     const [what, extra] = args.positionals;
     if (extra) throw new UsageError(`unexpected argument "${extra}"`, 'repair');
-    if (what !== 'index') throw new UsageError(what ? `cannot repair "${what}"` : 'what to repair: index', 'repair');
+    if (what === 'snapshots') {
+      const repo = await ctx.repository();
+      const s = await repairSnapshots(repo, {
+        readData: flag(args, 'read-data'),
+        dryRun: flag(args, 'dry-run'),
+        signal: ctx.signal,
+        onEvent: (e) => ctx.out.event(e),
+      });
+      for (const r of s.repaired) {
+        ctx.out.info(
+          `snapshot ${r.original.slice(0, 8)}: ${r.droppedCount} path(s) dropped${r.replacement ? `, saved as ${r.replacement.slice(0, 8)}` : ' (dry run)'}`,
+        );
+        for (const d of r.dropped.slice(0, 50)) ctx.out.info(`  - ${d}`);
+      }
+      ctx.out.info(
+        `${s.repaired.length} of ${s.snapshots} snapshot(s) ${flag(args, 'dry-run') ? 'need' : 'got'} a repaired copy`,
+      );
+      return 0;
+    }
+    if (what !== 'index')
+      throw new UsageError(what ? `cannot repair "${what}"` : 'what to repair: index or snapshots', 'repair');
     const repo = await ctx.repository();
     const s = await repairIndex(repo, { signal: ctx.signal, onEvent: (e) => ctx.out.event(e) });
     ctx.out.info(

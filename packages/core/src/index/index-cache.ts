@@ -15,6 +15,7 @@ import { type BlobLocation, decodeBlobLocation, encodeBlobLocation, locationOf }
 
 const BLOB_PREFIX = 0x62; // 'b' + blob id (32 bytes)
 const SEGMENT_PREFIX = 0x73; // 's' + segment id (hex ASCII)
+const PACK_PREFIX = 0x70; // 'p' + pack id (32 bytes) + blob id (32 bytes), only with `byPack`
 const META_VERSION_KEY = new TextEncoder().encode('m:version');
 const CACHE_VERSION = '1';
 
@@ -81,15 +82,39 @@ export class IndexCache {
     return out;
   }
 
-  /** Adds every entry of a segment and marks it loaded, atomically. */
-  async addSegment(segmentIdHex: string, segment: IndexSegment): Promise<void> {
+  /**
+   * Adds every entry of a segment and marks it loaded, atomically. With `byPack`, entries are also
+   * kept by pack, for {@link packEntries} (verification needs them; the backup path does not).
+   */
+  async addSegment(segmentIdHex: string, segment: IndexSegment, options: { byPack?: boolean } = {}): Promise<void> {
     const batch = this.db.batch();
     for (const pack of segment.packs) {
       const packId = toHex(pack.packId);
-      for (const e of pack.entries) batch.put(blobKey(e.id), encodeBlobLocation(locationOf(packId, e)));
+      for (const e of pack.entries) {
+        const value = encodeBlobLocation(locationOf(packId, e));
+        batch.put(blobKey(e.id), value);
+        if (options.byPack) {
+          const k = new Uint8Array(65);
+          k[0] = PACK_PREFIX;
+          k.set(pack.packId, 1);
+          k.set(e.id, 33);
+          batch.put(k, value);
+        }
+      }
     }
     batch.put(segmentKey(segmentIdHex), new Uint8Array(0));
     await batch.write();
+  }
+
+  /** Entries recorded for one pack (only those added with `byPack`). */
+  async *packEntries(packIdHex: string): AsyncIterable<BlobLocation> {
+    const gte = new Uint8Array(33);
+    gte[0] = PACK_PREFIX;
+    gte.set(Buffer.from(packIdHex, 'hex'), 1);
+    const upper = new Uint8Array(65).fill(0xff);
+    upper.set(gte);
+    for await (const [key, value] of this.db.iterator({ gte, lte: upper }))
+      yield decodeBlobLocation(key.slice(33), value);
   }
 
   /** Every cached blob location (walks the database: for statistics and checks). */

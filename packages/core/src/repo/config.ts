@@ -78,7 +78,8 @@ export function validateConfig(doc: unknown): RepoConfig {
   if (d.v !== 1)
     throw new CairnError(
       'UNSUPPORTED_VERSION',
-      `config: repository format ${String(d.v)} is not supported by this version of Cairn`,
+      // JSON.stringify, not String(): String({"toString":0}) throws a TypeError (found by fuzzing).
+      `config: repository format ${JSON.stringify(d.v)} is not supported by this version of Cairn`,
     );
   const c = d.chunker;
   if (

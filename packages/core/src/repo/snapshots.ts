@@ -67,7 +67,13 @@ export async function listSnapshots(
       options.onError({ id, error: err });
     }
   }
-  return out.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || (a.id < b.id ? -1 : 1));
+  // Oldest first; at equal times a repaired copy sorts after its original, so "latest" picks it.
+  return out.sort(
+    (a, b) =>
+      Date.parse(a.time) - Date.parse(b.time) ||
+      Number(a.original !== undefined) - Number(b.original !== undefined) ||
+      (a.id < b.id ? -1 : 1),
+  );
 }
 
 /** Filters for `latest`. */

@@ -94,9 +94,25 @@ export async function restore(
   const overwrite = !!options.overwrite;
   const progress = new ProgressReporter('restore', options.onEvent);
 
-  /** Walks the selected part of the snapshot depth-first, directories before their contents. */
-  async function* walk(treeId: string, dir: Buffer, display: string, parts: string[]): AsyncIterable<WalkItem> {
-    for await (const node of repo.treeEntries(treeId, signal)) {
+  /**
+   * Walks the selected part of the snapshot depth-first, directories before their contents. A tree
+   * that cannot be read (lost or damaged) is reported through `onLost` and skipped.
+   */
+  async function* walk(
+    treeId: string,
+    dir: Buffer,
+    display: string,
+    parts: string[],
+    onLost: (path: string, err: unknown) => void,
+  ): AsyncIterable<WalkItem> {
+    const nodes: TreeNode[] = [];
+    try {
+      for await (const node of repo.treeEntries(treeId, signal)) nodes.push(node);
+    } catch (err) {
+      if ((err as CairnError).code === 'ABORTED') throw err;
+      onLost(display || '/', err);
+    }
+    for (const node of nodes) {
       throwIfAborted(signal);
       assertSafeName(node.name, display || '/');
       const name = Buffer.from(node.name).toString('utf8');
@@ -106,7 +122,7 @@ export async function restore(
       if (sel === 'ancestor' && node.type !== 'dir') continue;
       const item = { node, path: joinName(dir, node.name), display: `${display}/${name}`, parts: childParts };
       yield item;
-      if (node.type === 'dir') yield* walk(node.subtree!, item.path, item.display, childParts);
+      if (node.type === 'dir') yield* walk(node.subtree!, item.path, item.display, childParts, onLost);
     }
   }
 
@@ -114,7 +130,7 @@ export async function restore(
   const conflicts: string[] = [];
   let filesTotal = 0;
   let bytesTotal = 0;
-  for await (const item of walk(snapshot.tree, target, '', [])) {
+  for await (const item of walk(snapshot.tree, target, '', [], () => {})) {
     if (item.node.type === 'file') {
       filesTotal++;
       bytesTotal += item.node.size ?? 0;
@@ -183,7 +199,12 @@ export async function restore(
     progress.tick();
   };
 
-  for await (const item of walk(snapshot.tree, target, '', [])) {
+  const lostTree = (path: string, err: unknown) =>
+    fail(
+      path,
+      new CairnError((err as CairnError).code ?? 'IO_ERROR', `directory contents lost: ${(err as Error).message}`),
+    );
+  for await (const item of walk(snapshot.tree, target, '', [], lostTree)) {
     const { node, path, display } = item;
     try {
       if (node.type === 'dir') {

@@ -1,0 +1,74 @@
+import { verify as runVerify, type VerifyReport } from '@cairn/core';
+import { type Command, flag, list, str } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { bytes, seconds } from '../format.js';
+import { UsageError } from '../usage-error.js';
+
+function human(ctx: Parameters<Command['run']>[0], r: VerifyReport): void {
+  const c = r.checked;
+  ctx.out.info(
+    `checked ${c.keys} key(s), ${c.indexSegments} index segment(s) with ${c.indexEntries} entries, ${c.snapshots} snapshot(s), ${c.trees} tree(s), ${c.files} file(s)`,
+  );
+  ctx.out.info(
+    `read ${c.packsRead} of ${c.packs} pack(s), ${bytes(c.bytesRead)}${r.readData ? `, ${c.blobsRead} blob(s) decrypted and re-hashed` : ' (ids checked)'}${r.subset !== 'all' ? ` [subset ${r.subset}]` : ''} in ${seconds(r.durationMs)}`,
+  );
+  if (r.drill) {
+    const ok = r.drill.files.filter((f) => f.ok).length;
+    ctx.out.info(
+      `restore drill: ${ok} of ${r.drill.files.length} random file(s) restored and verified (${bytes(r.drill.bytes)})`,
+    );
+    for (const f of r.drill.files) ctx.out.verbose(`  ${f.ok ? 'ok  ' : 'FAIL'} ${f.snapshot.slice(0, 8)}:${f.path}`);
+  }
+  if (r.unindexedPacks.length > 0)
+    ctx.out.info(`note: ${r.unindexedPacks.length} pack(s) are not indexed (left by interrupted backups)`);
+  if (r.ok) {
+    ctx.out.info('no problems found');
+    return;
+  }
+  ctx.out.warn(`${r.problems.length} problem(s) found:`);
+  for (const p of r.problems) {
+    ctx.out.warn(`- ${p.object}: ${p.message} [${p.code}]`);
+    if (p.snapshots.length)
+      ctx.out.warn(`  affects ${p.snapshots.length} snapshot(s): ${p.snapshots.map((s) => s.slice(0, 8)).join(', ')}`);
+    for (const path of p.paths.slice(0, 10)) ctx.out.warn(`    ${path}`);
+    if (p.paths.length > 10) ctx.out.warn(`    … ${p.paths.length - 10} more`);
+    if (p.hint) ctx.out.warn(`  hint: ${p.hint}`);
+  }
+}
+
+const verify: Command = {
+  name: 'verify',
+  summary: "check the repository's integrity, optionally reading all data",
+  usage: 'verify [--read-data | --read-data-subset P%|K/N|random:P%] [--restore-drill N [--snapshot ID]...]',
+  description:
+    "Checks keys, index, packs (their bytes against their ids) and that every snapshot's trees and files resolve. --read-data also decrypts and re-hashes every blob; --read-data-subset reads a deterministic share (P% or slice K of N, e.g. one per day) or a random one. --restore-drill N restores N random files to a temporary folder and checks them. Every problem names the damaged object, the snapshots and the paths that depend on it. Exit code 0 only when everything checked is sound, 1 otherwise.",
+  options: {
+    'read-data': { type: 'boolean', help: 'decrypt and re-hash every blob' },
+    'read-data-subset': {
+      type: 'string',
+      value: 'SUBSET',
+      help: 'like --read-data for a subset of packs: P%, K/N or random:P%',
+    },
+    'restore-drill': { type: 'string', value: 'N', help: 'restore N random files and check them' },
+    snapshot: { type: 'string', multiple: true, value: 'ID', help: 'snapshots the drill picks from (default: all)' },
+  },
+  async run(ctx, args) {
+    if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"`, 'verify');
+    const subset = str(args, 'read-data-subset');
+    const drill = str(args, 'restore-drill');
+    if (drill !== undefined && !/^\d+$/.test(drill)) throw new UsageError('--restore-drill needs a number', 'verify');
+    const repo = await ctx.repository();
+    const report = await runVerify(repo, {
+      readData: flag(args, 'read-data') || subset !== undefined,
+      ...(subset ? { subset } : {}),
+      ...(drill ? { restoreDrill: Number(drill) } : {}),
+      ...(list(args, 'snapshot').length ? { drillSnapshots: list(args, 'snapshot') } : {}),
+      signal: ctx.signal,
+      onEvent: (e) => ctx.out.event(e),
+    });
+    if (!ctx.out.json) human(ctx, report);
+    return report.ok ? EXIT.ok : EXIT.error;
+  },
+};
+
+export default verify;

@@ -1,0 +1,196 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  backup,
+  findPath,
+  listSnapshots,
+  Repository,
+  repairIndex,
+  repairSnapshots,
+  restore,
+  verify,
+} from '@cairn/core';
+import { DiskStore } from '@cairn/store-disk';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, FAST_KDF, newRepo, PASSWORD, reopen } from './helpers.js';
+import { seededBytes } from './tree-fixtures.js';
+
+afterAll(cleanup);
+
+/** A repository with two snapshots over several small packs. */
+async function fixture() {
+  const r = await newRepo(undefined, { packSize: 1024 * 1024 });
+  const src = join(r.base, 'src');
+  mkdirSync(join(src, 'd'), { recursive: true });
+  for (let i = 0; i < 6; i++) writeFileSync(join(src, 'd', `f${i}`), seededBytes(1536 * 1024, 300 + i));
+  writeFileSync(join(src, 'small'), 'small file');
+  await backup(r.repo, { paths: [src] });
+  writeFileSync(join(src, 'later'), seededBytes(100_000, 9));
+  await backup(r.repo, { paths: [src] });
+  return { ...r, src };
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+async function packOf(repo: Repository, tree: string, path: string): Promise<string> {
+  const { node } = await findPath(repo, tree, path);
+  return (await repo.locate(node!.content![0]!)).packId;
+}
+
+function packFile(base: string, packId: string): string {
+  return join(base, 'repo', 'data', packId.slice(0, 2), packId);
+}
+
+describe('verify', () => {
+  it('finds nothing wrong in a sound repository, at every depth', async () => {
+    const { repo } = await fixture();
+    const plain = await verify(repo);
+    expect(plain.ok).toBe(true);
+    expect(plain.checked.snapshots).toBe(2);
+    expect(plain.checked.packsRead).toBe(plain.checked.packs);
+    const full = await verify(repo, { readData: true, restoreDrill: 4 });
+    expect(full.ok).toBe(true);
+    expect(full.checked.blobsRead).toBe(full.checked.indexEntries);
+    expect(full.drill?.files).toHaveLength(4);
+    expect(full.drill?.files.every((f) => f.ok)).toBe(true);
+    await repo.close();
+  });
+
+  it('reads deterministic and random subsets of packs', async () => {
+    const { repo } = await fixture();
+    const all = (await verify(repo, { readData: true })).checked.packs;
+    const slices = await Promise.all([1, 2, 3].map((k) => verify(repo, { readData: true, subset: `${k}/3` })));
+    expect(slices.reduce((n, r) => n + r.checked.packsRead, 0)).toBe(all);
+    const again = await verify(repo, { readData: true, subset: '2/3' });
+    expect(again.checked.packsRead).toBe(slices[1]!.checked.packsRead);
+    expect((await verify(repo, { readData: true, subset: '100%' })).checked.packsRead).toBe(all);
+    const random = await verify(repo, { readData: true, subset: 'random:50%' });
+    expect(random.checked.packsRead).toBe(Math.ceil(all / 2));
+    await expect(verify(repo, { subset: '0%' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(verify(repo, { subset: '4/3' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await repo.close();
+  });
+
+  it('detects a flipped bit, names the pack, the snapshots and the paths; repair snapshots drops only the lost file', async () => {
+    const { repo, base, src } = await fixture();
+    const [first, second] = await listSnapshots(repo);
+    const { node } = await findPath(repo, first!.tree, join(src, 'd', 'f2'));
+    const loc = await repo.locate(node!.content![0]!);
+    const packId = loc.packId;
+    const file = packFile(base, packId);
+    const bytes = readFileSync(file);
+    bytes[loc.offset + 100] = bytes[loc.offset + 100]! ^ 1; // inside f2's first chunk
+    writeFileSync(file, bytes);
+
+    const report = await verify(repo, { readData: true });
+    expect(report.ok).toBe(false);
+    const p = report.problems.find((x) => x.object.endsWith(packId))!;
+    expect(p).toMatchObject({ kind: 'pack', code: 'CORRUPT_DATA' });
+    expect(p.snapshots.sort()).toEqual([first!.id, second!.id].sort());
+    expect(p.paths).toContain(`${first!.id.slice(0, 8)}:${join(src, 'd', 'f2')}`);
+
+    // A restore of the damaged snapshot restores everything else and lists the loss.
+    const out = join(base, 'out');
+    const r = await restore(repo, second!.id, { target: out });
+    expect(r.failures.map((f) => f.path)).toEqual([join(src, 'd', 'f2')]);
+    expect(files(join(out, src)).length).toBe(7);
+
+    // The pack's bytes no longer match its id, so everything in that pack counts as lost.
+    const inPack = p.paths.filter((x) => x.startsWith(second!.id.slice(0, 8))).map((x) => x.slice(9));
+    const repaired = await repairSnapshots(repo);
+    expect(repaired.repaired).toHaveLength(2);
+    expect(repaired.repaired.find((x) => x.original === second!.id)!.dropped.sort()).toEqual(inPack.sort());
+    const snaps = await listSnapshots(repo);
+    expect(snaps).toHaveLength(4);
+    const latest = snaps.at(-1)!;
+    expect(latest.original).toBe(second!.id);
+    expect(latest.tags).toContain('repaired');
+    const out2 = join(base, 'out2');
+    const r2 = await restore(repo, 'latest', { target: out2 });
+    expect(r2.failures).toEqual([]);
+    expect(files(join(out2, src)).length).toBe(8 - inPack.length);
+    await repo.close();
+  });
+
+  it('detects a truncated pack and a missing pack', async () => {
+    const { repo, base, src } = await fixture();
+    const [first] = await listSnapshots(repo);
+    const truncated = await packOf(repo, first!.tree, join(src, 'd', 'f0'));
+    truncateSync(packFile(base, truncated), 1000);
+    const missing = await packOf(repo, first!.tree, join(src, 'd', 'f4'));
+    rmSync(packFile(base, missing));
+    const report = await verify(repo);
+    expect(report.ok).toBe(false);
+    const objects = report.problems.map((p) => `${p.kind} ${p.code}`);
+    expect(objects).toContain('blob NOT_FOUND'); // entries pointing into the missing pack
+    expect(objects).toContain('blob CORRUPT_DATA'); // entries beyond the truncated pack's end
+    const paths = report.problems.flatMap((p) => p.paths);
+    expect(paths.some((x) => x.endsWith(join(src, 'd', 'f0')))).toBe(true);
+    expect(paths.some((x) => x.endsWith(join(src, 'd', 'f4')))).toBe(true);
+    await repo.close();
+  });
+
+  it('detects a missing index segment, and repair index rebuilds it from the packs', async () => {
+    const { repo, base } = await fixture();
+    await repo.close();
+    const indexDir = join(base, 'repo', 'index');
+    for (const f of readdirSync(indexDir)) rmSync(join(indexDir, f));
+    const again = await reopen(base);
+    const report = await verify(again);
+    expect(report.ok).toBe(false);
+    expect(report.unindexedPacks.length).toBeGreaterThan(0);
+    const missing = report.problems.find((p) => p.code === 'NOT_FOUND')!;
+    expect(missing.hint).toMatch(/repair index/);
+    const fixed = await repairIndex(again);
+    expect(fixed.damagedPacks).toEqual([]);
+    expect((await verify(again, { readData: true })).ok).toBe(true);
+    await again.close();
+  });
+
+  it('detects a damaged snapshot, index segment and key file without crashing', async () => {
+    const { repo, base } = await fixture();
+    await repo.addKey('spare password', FAST_KDF);
+    const [first] = await listSnapshots(repo);
+    const snapFile = join(base, 'repo', 'snapshots', first!.id);
+    const s = readFileSync(snapFile);
+    s[s.length - 5] = s[s.length - 5]! ^ 0xff;
+    writeFileSync(snapFile, s);
+    const seg = join(base, 'repo', 'index', readdirSync(join(base, 'repo', 'index'))[0]!);
+    writeFileSync(seg, Buffer.concat([readFileSync(seg), Buffer.from('junk')]));
+    const keyFile = join(base, 'repo', 'keys', repo.keyId);
+    writeFileSync(keyFile, readFileSync(keyFile).subarray(0, 50));
+    await repo.close();
+
+    const again = await Repository.open(new DiskStore(join(base, 'repo')), {
+      password: 'spare password',
+      cacheDir: join(base, 'cache'),
+    });
+    const report = await verify(again);
+    const kinds = report.problems.map((p) => p.kind);
+    expect(kinds).toContain('snapshot');
+    expect(kinds).toContain('index');
+    expect(kinds).toContain('key');
+    expect(report.problems.find((p) => p.kind === 'snapshot')!.object).toBe(`snapshots/${first!.id}`);
+    await again.close();
+    // The damaged key alone no longer opens the repository: a clear, typed error.
+    await expect(Repository.open(new DiskStore(join(base, 'repo')), { password: PASSWORD })).rejects.toMatchObject({
+      code: 'WRONG_PASSWORD',
+    });
+  });
+
+  it('a damaged config is a typed error, never a crash', async () => {
+    const { repo, base } = await fixture();
+    await repo.close();
+    const config = join(base, 'repo', 'config');
+    const c = readFileSync(config);
+    c[20] = c[20]! ^ 0x01;
+    writeFileSync(config, c);
+    await expect(reopen(base)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    writeFileSync(config, Buffer.from('not a config'));
+    await expect(reopen(base)).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
+  });
+});

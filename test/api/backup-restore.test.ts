@@ -90,6 +90,30 @@ describe('backup and restore of a real tree', () => {
     await repo.close();
   });
 
+  it('backs up single files as well as trees', async () => {
+    const { repo, base } = await newRepo();
+    const file = join(base, 'lonely.txt');
+    writeFileSync(file, 'just one file');
+    const s = await backup(repo, { paths: [file] });
+    expect(s.files.new).toBe(1);
+    const out = join(base, 'out');
+    await restore(repo, 'latest', { target: out });
+    expect(readFileSync(join(out, file), 'utf8')).toBe('just one file');
+    await repo.close();
+  });
+
+  it('detects a file that changes while it is read, reads it again, and flags it when it keeps changing', async () => {
+    const { repo } = await newRepo();
+    // /proc files report size 0 but have content: every read sees a "change".
+    const s = await backup(repo, { paths: ['/proc/version'] });
+    expect(s.errors).toBe(1);
+    expect(s.partial).toBe(false); // the content was stored; the file is flagged, not missing
+    expect(s.snapshot.errors[0]).toMatchObject({ path: '/proc/version', code: 'IO_ERROR' });
+    expect(s.snapshot.errors[0]!.message).toMatch(/changed while it was read/);
+    expect(s.bytes.read).toBeGreaterThan(0);
+    await repo.close();
+  });
+
   it('records snapshot metadata: operator, class, tags, host, kind, parent and statistics', async () => {
     const { repo, base } = await newRepo();
     const src = join(base, 'src');

@@ -119,10 +119,36 @@ function parse(cmdOptions: Record<string, OptionSpec>, argv: string[], command: 
   }
 }
 
+/** True once standard output was closed by its reader (e.g. `cairn ls latest | head`). */
+let stdoutClosed = false;
+let stdoutWatched = false;
+/** Stops the running command when that happens. */
+let onStdoutClosed: (() => void) | undefined;
+
+/**
+ * A reader that goes away (EPIPE) used to crash the CLI with an unhandled 'error' event and a stack
+ * trace. Now the running command is stopped cleanly (locks released) and the CLI exits with 1 quietly.
+ */
+function watchStdout(): void {
+  if (stdoutWatched) return;
+  stdoutWatched = true;
+  process.stdout.on('error', () => {
+    stdoutClosed = true;
+    onStdoutClosed?.();
+  });
+}
+
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  const code = await run(argv);
+  return stdoutClosed ? EXIT.error : code;
+}
+
+async function run(argv: string[]): Promise<number> {
   const { name, rest } = splitCommand(argv);
   const abort = new AbortController();
+  watchStdout();
+  onStdoutClosed = () => abort.abort(new Error('standard output was closed'));
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
@@ -189,10 +215,12 @@ export async function main(argv: string[]): Promise<number> {
     await ctx?.close().catch(() => {});
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    onStdoutClosed = undefined;
   }
 }
 
 async function report(err: unknown, out: Output, name: string | undefined): Promise<number> {
+  if (stdoutClosed) return EXIT.error; // the reader left: nothing to tell it
   if (err instanceof UsageError) {
     process.stderr.write(`cairn: ${err.message}\n`);
     const cmd = err.command ? await loadCommand(err.command) : undefined;

@@ -70,7 +70,9 @@ export class Output {
     const now = Date.now();
     if (now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const width = Math.max(40, this.stdout.columns ?? 80);
+    // A terminal that reports no size (columns 0: a pty without a window size, a serial console) is
+    // treated as 80 wide; `?? 80` alone kept the 0 and cut the bar to 39 characters (no rate, no ETA).
+    const width = Math.max(40, this.stdout.columns || 80);
     const pct = e.bytesTotal ? Math.min(1, e.bytesDone / Math.max(1, e.bytesTotal)) : undefined;
     const barLen = 20;
     const filled = pct === undefined ? 0 : Math.round(pct * barLen);

@@ -11,6 +11,34 @@ import { EXIT } from '../exit-codes.js';
 import { bytes, seconds } from '../format.js';
 import { UsageError } from '../usage-error.js';
 
+/**
+ * Standard input as a stream that ends with ABORTED as soon as `signal` fires. Reading
+ * process.stdin directly left Ctrl-C without effect while the producer was silent (a stalled dump):
+ * the backup only saw the signal after the next chunk arrived, so the first Ctrl-C did nothing.
+ */
+async function* abortableStdin(signal: AbortSignal): AsyncIterable<Uint8Array> {
+  const stdin = process.stdin;
+  const it = (stdin as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new CairnError('ABORTED', 'operation was cancelled', { cause: signal.reason }));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([it.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // A read may still be pending; stop reading so the process can exit.
+    if (signal.aborted) stdin.destroy();
+  }
+}
+
 const backup: Command = {
   name: 'backup',
   summary: 'back up files, directories or standard input',
@@ -52,7 +80,7 @@ const backup: Command = {
     const parent = str(args, 'parent');
     const summary = await runBackup(repo, {
       ...(useStdin
-        ? { stream: { name: stdinName!, source: process.stdin as AsyncIterable<Uint8Array> } }
+        ? { stream: { name: stdinName!, source: abortableStdin(ctx.signal) } }
         : { paths: args.positionals }),
       kind,
       class: cls,

@@ -1,0 +1,478 @@
+/**
+ * Every command on real data in a real disk repository, checking its effect: backup (tags,
+ * operator, class, kinds, excludes, stdin), snapshots, ls, diff, restore, cat, stats, key,
+ * repair index, and the cache folder.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BackupSummaryLine,
+  expectCode,
+  jsonLines,
+  names,
+  PASSWORD,
+  readTree,
+  Sandbox,
+  writeTree,
+} from './helpers.js';
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+let box: Sandbox;
+let repoId: string;
+let src: string;
+const big = randomBytes(2 * 1024 * 1024 + 123);
+
+beforeAll(async () => {
+  box = await Sandbox.create();
+  repoId = await box.init();
+  src = box.path('src');
+  await writeTree(src, {
+    'docs/readme.txt': 'hello, cairn\n',
+    'docs/notes.md': '# notes\n',
+    'data/big.bin': big,
+    'logs/app.log': 'log line\n'.repeat(100),
+    link: { symlink: 'docs/readme.txt' },
+  });
+});
+afterAll(async () => {
+  await box.remove();
+});
+
+describe('backup and snapshots', () => {
+  let first: BackupSummaryLine;
+
+  beforeAll(async () => {
+    first = await box.backup(['--tag', 'weekly', '--tag', 'emr', '--operator', 'alice', '--class', 'critical', 'src']);
+  });
+
+  it('records tags, operator, class, host, time and the absolute paths', async () => {
+    expect(first.snapshotId).toMatch(HEX64);
+    expect(first.files).toEqual({ new: 4, changed: 0, unchanged: 0 });
+    expect(first.bytes.read).toBe(big.length + 13 + 8 + 900);
+    const s = (await box.snapshots()).find((x) => x.id === first.snapshotId);
+    expect(s).toMatchObject({
+      host: hostname(),
+      operator: 'alice',
+      paths: [src],
+      tags: ['weekly', 'emr'],
+      class: 'critical',
+      kind: 'incremental',
+      parent: null,
+      partial: false,
+    });
+    expect(s?.time).toMatch(ISO);
+    expect(Math.abs(Date.parse(s!.time) - Date.now())).toBeLessThan(120_000);
+    expect(s?.stats).toMatchObject({ filesNew: 4, totalBytes: first.bytes.read });
+  });
+
+  it('the human listing shows the snapshot; filters select', async () => {
+    const r = await box.run(['snapshots']);
+    expectCode(r, 0);
+    const row = r.stdout.split('\n').find((l) => l.startsWith(first.snapshotId.slice(0, 8)));
+    expect(row).toBeDefined();
+    expect(row).toContain('critical');
+    expect(row).toContain('alice');
+    expect(row).toContain('weekly,emr');
+    expect(row).toContain(src);
+    const byTag = JSON.parse((await box.run(['snapshots', '--json', '--tag', 'emr'])).stdout) as { id: string }[];
+    expect(byTag.map((s) => s.id)).toEqual([first.snapshotId]);
+    const none = JSON.parse((await box.run(['snapshots', '--json', '--tag', 'nope'])).stdout) as unknown[];
+    expect(none).toEqual([]);
+  });
+
+  it('plain (non-terminal) output is a short summary; --quiet prints nothing', async () => {
+    const r = await box.run(['backup', 'src/docs']);
+    expectCode(r, 0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^snapshot [0-9a-f]{8} saved \(incremental\)$/);
+    expect(lines[1]).toBe('files: 2 new, 0 changed, 0 unchanged; 1 directories');
+    expect(lines).toHaveLength(3);
+    const q = await box.run(['backup', '--quiet', 'src/docs']);
+    expectCode(q, 0);
+    expect(q.stdout).toBe('');
+    expect(q.stderr).toBe('');
+  });
+
+  it('--exclude leaves matching files out', async () => {
+    const s = await box.backup(['--exclude', '*.log', 'src']);
+    const r = await box.run(['ls', s.snapshotId]);
+    expectCode(r, 0);
+    expect(r.stdout).toContain(`${src}/docs/readme.txt\n`);
+    expect(r.stdout).not.toContain('app.log');
+    expect(s.files.new + s.files.changed + s.files.unchanged).toBe(3);
+  });
+
+  it('--stdin stores standard input as one named file', async () => {
+    const dump = Buffer.concat([Buffer.from('-- SQL dump\n'), randomBytes(300_000)]);
+    const r = await box.run(['backup', '--json', '--stdin', '--stdin-name', 'emr.sql', '--tag', 'db'], {
+      input: dump,
+    });
+    expectCode(r, 0);
+    const summary = jsonLines(r.stdout).find((e) => e.type === 'summary') as unknown as BackupSummaryLine;
+    expect(summary.bytes.read).toBe(dump.length);
+    const ls = await box.run(['ls', '--json', summary.snapshotId]);
+    expect(jsonLines(ls.stdout)).toMatchObject([{ path: '/emr.sql', type: 'file', size: dump.length }]);
+    const target = box.path('restore-stdin');
+    expectCode(await box.run(['restore', summary.snapshotId, '--target', target]), 0);
+    expect((await fsp.readFile(join(target, 'emr.sql'))).equals(dump)).toBe(true);
+  });
+});
+
+describe('backup kinds', () => {
+  it('full, incremental and differential choose their parents and read what they must', async () => {
+    const dir = box.path('kinds');
+    await writeTree(dir, { 'a.txt': 'version 1 of a\n', 'b.bin': randomBytes(100_000) });
+    const total = 15 + 100_000;
+
+    const full = await box.backup(['--kind', 'full', dir]);
+    expect(full).toMatchObject({ kind: 'full', parent: null, files: { new: 2, changed: 0, unchanged: 0 } });
+    expect(full.bytes.read).toBe(total);
+
+    const same = await box.backup([dir]);
+    expect(same).toMatchObject({ kind: 'incremental', parent: full.snapshotId });
+    expect(same.files).toEqual({ new: 0, changed: 0, unchanged: 2 });
+    expect(same.bytes.read).toBe(0); // unchanged files are not read again
+    expect(same.bytes.added).toBe(0);
+
+    await fsp.writeFile(join(dir, 'a.txt'), 'version 2 of a, longer\n');
+    const incr = await box.backup([dir]);
+    expect(incr).toMatchObject({ kind: 'incremental', parent: same.snapshotId });
+    expect(incr.files).toEqual({ new: 0, changed: 1, unchanged: 1 });
+    expect(incr.bytes.read).toBe(23);
+
+    const diff = await box.backup(['--kind', 'differential', dir]);
+    expect(diff).toMatchObject({ kind: 'differential', parent: full.snapshotId }); // the last full one
+    expect(diff.files).toEqual({ new: 0, changed: 1, unchanged: 1 });
+
+    const again = await box.backup(['--kind', 'full', dir]);
+    expect(again).toMatchObject({ kind: 'full', files: { new: 0, changed: 0, unchanged: 2 } });
+    expect(again.bytes.read).toBe(23 + 100_000); // every file read again...
+    expect(again.bytes.added).toBe(0); // ...and deduplicated
+
+    const listed = new Map((await box.snapshots()).map((s) => [s.id, s]));
+    expect(listed.get(diff.snapshotId)).toMatchObject({ kind: 'differential', parent: full.snapshotId });
+    expect(listed.get(again.snapshotId)?.kind).toBe('full');
+  });
+});
+
+describe('ls, cat and diff', () => {
+  let snap: BackupSummaryLine;
+  beforeAll(async () => {
+    snap = await box.backup(['src']);
+  });
+
+  it('ls lists every path, below PATH only when given, by id prefix or "latest"', async () => {
+    const all = await box.run(['ls', snap.snapshotId.slice(0, 10)]);
+    expectCode(all, 0);
+    const paths = all.stdout.trim().split('\n');
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        src,
+        `${src}/data/big.bin`,
+        `${src}/docs`,
+        `${src}/docs/notes.md`,
+        `${src}/docs/readme.txt`,
+        `${src}/link`,
+        `${src}/logs/app.log`,
+      ]),
+    );
+    const sub = await box.run(['ls', snap.snapshotId, `${src}/docs`]);
+    expectCode(sub, 0);
+    expect(sub.stdout.trim().split('\n')).toEqual([`${src}/docs`, `${src}/docs/notes.md`, `${src}/docs/readme.txt`]);
+    const missing = await box.run(['ls', snap.snapshotId, `${src}/nope`]);
+    expectCode(missing, 1);
+    expect(missing.stderr).toContain('not found in the snapshot');
+  });
+
+  it('ls -l shows type, mode, size and symlink targets; ls --json one object per entry', async () => {
+    const long = await box.run(['ls', '-l', snap.snapshotId, src]);
+    expectCode(long, 0);
+    expect(long.stdout).toMatch(new RegExp(`^l[rwx-]{9} .*${src}/link -> docs/readme\\.txt$`, 'm'));
+    expect(long.stdout).toMatch(new RegExp(`^-rw-r--r-- .* 2\\.00 MiB .*${src}/data/big\\.bin$`, 'm'));
+    expect(long.stdout).toMatch(new RegExp(`^d[rwx-]{9} .*${src}/docs$`, 'm'));
+    const json = jsonLines((await box.run(['ls', '--json', snap.snapshotId, src])).stdout);
+    const byPath = new Map(json.map((e) => [e.path, e]));
+    expect(byPath.get(`${src}/data/big.bin`)).toMatchObject({ type: 'file', size: big.length });
+    expect(byPath.get(`${src}/link`)).toMatchObject({ type: 'symlink', target: 'docs/readme.txt' });
+    expect(byPath.get(`${src}/docs`)).toMatchObject({ type: 'dir' });
+    expect(String(byPath.get(`${src}/docs`)?.mtime)).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+  });
+
+  it('cat config and cat snapshot print the decrypted JSON', async () => {
+    const config = await box.run(['cat', 'config']);
+    expectCode(config, 0);
+    expect(JSON.parse(config.stdout)).toMatchObject({ id: repoId, compression: 'lz4', chunker: { min: 262144 } });
+    const s = await box.run(['cat', 'snapshot', snap.snapshotId.slice(0, 12)]);
+    expectCode(s, 0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ id: snap.snapshotId, paths: [src], kind: 'incremental' });
+    const bad = await box.run(['cat', 'keys']);
+    expectCode(bad, 1);
+    expect(bad.stderr).toContain('cannot cat "keys"');
+  });
+
+  it('diff shows added, removed and modified paths', async () => {
+    const dir = box.path('difftree');
+    await writeTree(dir, { 'keep.txt': 'same\n', 'gone.txt': 'bye\n', 'edit.txt': 'before\n', 'sub/x': 'x' });
+    const a = await box.backup([dir]);
+    await fsp.rm(join(dir, 'gone.txt'));
+    await fsp.writeFile(join(dir, 'edit.txt'), 'after, and longer\n');
+    await writeTree(dir, { 'new.txt': 'hello\n' });
+    const b = await box.backup([dir]);
+
+    const r = await box.run(['diff', a.snapshotId.slice(0, 8), b.snapshotId]);
+    expectCode(r, 0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContain(`M    ${dir}/edit.txt`);
+    expect(lines).toContain(`-    ${dir}/gone.txt`);
+    expect(lines).toContain(`+    ${dir}/new.txt`);
+    expect(r.stdout).not.toContain('keep.txt');
+    expect(r.stdout).not.toContain('sub/x');
+    expect(lines.at(-1)).toMatch(/^1 added, 1 removed, 1 modified, 0 changed type, \d+ metadata only; \+/);
+
+    const j = jsonLines((await box.run(['diff', '--json', a.snapshotId, b.snapshotId])).stdout);
+    const changes = j.filter((e) => e.type === 'change').map((e) => `${e.change} ${e.path}`);
+    expect(changes).toEqual(expect.arrayContaining([`M ${dir}/edit.txt`, `- ${dir}/gone.txt`, `+ ${dir}/new.txt`]));
+    expect(j.at(-1)).toMatchObject({
+      type: 'summary',
+      operation: 'diff',
+      from: a.snapshotId,
+      to: b.snapshotId,
+      added: 1,
+      removed: 1,
+      modified: 1,
+      bytesAdded: 6 + 18,
+      bytesRemoved: 4 + 7,
+    });
+
+    const none = await box.run(['diff', b.snapshotId, 'latest']);
+    expectCode(none, 0);
+    expect(none.stdout.trim()).toMatch(/^0 added, 0 removed, 0 modified, 0 changed type, 0 metadata only/);
+  });
+});
+
+describe('restore', () => {
+  let snap: BackupSummaryLine;
+  beforeAll(async () => {
+    snap = await box.backup(['src']);
+  });
+
+  it('restores everything below the target, recreating the absolute paths', async () => {
+    const target = box.path('restore-all');
+    const r = await box.run(['restore', snap.snapshotId, '--target', target]);
+    expectCode(r, 0);
+    expect(r.stdout).toContain(`restored snapshot ${snap.snapshotId.slice(0, 8)} to ${target}`);
+    expect(r.stdout).toContain('files: 4 restored, 0 already complete, 0 failed');
+    expect(await readTree(join(target, src))).toEqual(await readTree(src));
+    expect((await fsp.lstat(join(target, src, 'link'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('--include restores only the given paths', async () => {
+    const target = box.path('restore-some');
+    const r = await box.run(['restore', 'latest', '-t', target, '--include', `${src}/docs`, '-i', `${src}/link`]);
+    expectCode(r, 0);
+    expect(await names(join(target, src))).toEqual(['docs', 'link']);
+    expect(await readTree(join(target, src, 'docs'))).toEqual(await readTree(join(src, 'docs')));
+  });
+
+  it('a second run over a finished restore (symlink included) skips what is complete', async () => {
+    const target = box.path('restore-twice');
+    expectCode(await box.run(['restore', snap.snapshotId, '--target', target]), 0);
+    const again = await box.run(['restore', snap.snapshotId, '--target', target]);
+    expectCode(again, 0);
+    expect(again.stdout).toContain('files: 0 restored, 4 already complete, 0 failed');
+    expect(await readTree(join(target, src))).toEqual(await readTree(src));
+    // a symlink pointing elsewhere is still a conflict
+    await fsp.rm(join(target, src, 'link'));
+    await fsp.symlink('docs/notes.md', join(target, src, 'link'));
+    const refused = await box.run(['restore', snap.snapshotId, '--target', target]);
+    expectCode(refused, 1);
+    expect(refused.stderr).toContain(`First: ${join(target, src, 'link')}`);
+  });
+
+  it('existing files that differ are a conflict unless --overwrite', async () => {
+    const target = box.path('restore-conflict');
+    const only = ['--include', `${src}/docs`];
+    expectCode(await box.run(['restore', snap.snapshotId, '--target', target, ...only]), 0);
+    const readme = join(target, src, 'docs/readme.txt');
+    await fsp.writeFile(readme, 'local edit!!\n'); // same size as the original, different content
+    await fsp.writeFile(join(target, src, 'docs/notes.md'), 'a longer local edit\n');
+
+    const refused = await box.run(['restore', snap.snapshotId, '--target', target, ...only]);
+    expectCode(refused, 1);
+    expect(refused.stderr).toContain('already exist in the target and differ from the snapshot');
+    expect(refused.stderr).toContain('--overwrite');
+    expect(await fsp.readFile(join(target, src, 'docs/notes.md'), 'utf8')).toBe('a longer local edit\n');
+
+    const forced = await box.run(['restore', snap.snapshotId, '--target', target, '--overwrite', ...only]);
+    expectCode(forced, 0);
+    expect(await fsp.readFile(readme, 'utf8')).toBe('hello, cairn\n');
+    expect(await fsp.readFile(join(target, src, 'docs/notes.md'), 'utf8')).toBe('# notes\n');
+  });
+
+  it('--json prints start, progress and one summary', async () => {
+    const r = await box.run(['restore', 'latest', '--json', '--target', box.path('restore-json')]);
+    expectCode(r, 0);
+    const events = jsonLines(r.stdout);
+    expect(events[0]).toMatchObject({ type: 'start', operation: 'restore', snapshotId: snap.snapshotId });
+    expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type === 'summary')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({
+      type: 'summary',
+      operation: 'restore',
+      files: { restored: 4, skipped: 0, failed: 0 },
+      bytes: { written: big.length + 13 + 8 + 900 },
+    });
+  });
+});
+
+describe('stats', () => {
+  it('reports what the repository stores and the deduplication', async () => {
+    const b = await Sandbox.create();
+    try {
+      await b.init();
+      const data = randomBytes(1024 * 1024);
+      await writeTree(b.path('one'), { 'x.bin': data });
+      await writeTree(b.path('two'), { 'copy-of-x.bin': data });
+      await b.backup([b.path('one')]);
+      const second = await b.backup([b.path('two')]);
+      expect(second.bytes.added).toBe(0);
+
+      const r = await b.run(['stats', '--json']);
+      expectCode(r, 0);
+      const s = JSON.parse(r.stdout) as Record<string, number>;
+      expect(s.snapshots).toBe(2);
+      expect(s.uniqueBytes).toBe(data.length);
+      expect(s.snapshotBytes).toBe(2 * data.length);
+      // the same MiB held twice, stored once (the ratio counts pack overhead, so a little under 2)
+      expect(s.dedupRatio).toBeGreaterThan(1.95);
+      expect(s.dedupRatio).toBeLessThanOrEqual(2);
+      expect(s.packs).toBeGreaterThan(0);
+
+      const human = await b.run(['stats']);
+      expectCode(human, 0);
+      expect(human.stdout).toMatch(/^snapshots:\s+2$/m);
+      expect(human.stdout).toMatch(/^deduplication:\s+(1\.9[5-9]|2\.00)x$/m);
+
+      const one = await b.run(['stats', '--json', 'latest']);
+      expectCode(one, 0);
+      expect(JSON.parse(one.stdout)).toMatchObject({
+        snapshotId: second.snapshotId,
+        files: 1,
+        totalBytes: data.length,
+      });
+    } finally {
+      await b.remove();
+    }
+  });
+});
+
+describe('key', () => {
+  it('list, add, remove and passwd change which passwords open the repository', async () => {
+    const b = await Sandbox.create();
+    try {
+      await b.init();
+      const list = async (password = PASSWORD) => {
+        const r = await b.run(['key', 'list', '--json'], { env: { CAIRN_PASSWORD: password } });
+        expectCode(r, 0);
+        return JSON.parse(r.stdout) as { id: string; current: boolean }[];
+      };
+      const opens = async (password: string) =>
+        (await b.run(['snapshots'], { env: { CAIRN_PASSWORD: password } })).code;
+
+      const [original] = await list();
+      expect(original?.current).toBe(true);
+
+      const pwFile = b.path('second-password');
+      await fsp.writeFile(pwFile, 'second password\n');
+      const added = await b.run(['key', 'add', '--kdf-work', '1024', '--new-password-file', pwFile]);
+      expectCode(added, 0);
+      expect(added.stdout).toMatch(/^added key [0-9a-f]{8}$/m);
+      const keys = await list();
+      expect(keys).toHaveLength(2);
+      const second = keys.find((k) => !k.current)!;
+      expect(await opens('second password')).toBe(0);
+
+      const human = await b.run(['key', 'list']);
+      expect(human.stdout).toContain(`*${original!.id.slice(0, 8)}`);
+      expect(human.stdout).toContain(` ${second.id.slice(0, 8)}`);
+
+      const removeCurrent = await b.run(['key', 'remove', original!.id.slice(0, 10)]);
+      expectCode(removeCurrent, 1); // never the key in use
+      expect(await list()).toHaveLength(2);
+
+      expectCode(await b.run(['key', 'remove', second.id.slice(0, 10)]), 0);
+      expect(await list()).toHaveLength(1);
+      expect(await opens('second password')).toBe(12);
+
+      const passwd = await b.run(['key', 'passwd', '--kdf-work', '1024'], {
+        env: { CAIRN_NEW_PASSWORD: 'third password' },
+      });
+      expectCode(passwd, 0);
+      expect(passwd.stdout).toMatch(/^password changed \(new key [0-9a-f]{8}\)$/m);
+      expect(await opens(PASSWORD)).toBe(12);
+      expect(await opens('third password')).toBe(0);
+      expect(await list('third password')).toHaveLength(1);
+    } finally {
+      await b.remove();
+    }
+  });
+});
+
+describe('repair index', () => {
+  it('rebuilds a lost index from the packs so restores work again', async () => {
+    const b = await Sandbox.create();
+    try {
+      await b.init();
+      await writeTree(b.path('data'), { 'a.bin': randomBytes(300_000), 'b.txt': 'bee\n' });
+      const snap = await b.backup([b.path('data')]);
+      const indexDir = join(b.repo, 'index');
+      expect((await names(indexDir)).length).toBeGreaterThan(0);
+      for (const n of await names(indexDir)) await fsp.rm(join(indexDir, n));
+      await fsp.rm(b.cache, { recursive: true, force: true });
+
+      const broken = await b.run(['restore', snap.snapshotId, '--target', b.path('r1')]);
+      expect(broken.code).not.toBe(0); // 1 (failed) or 3 (nothing could be restored)
+      expect(broken.stderr).toMatch(/not in the index/);
+      expect(await names(join(b.path('r1'), b.path('data')))).toEqual([]);
+
+      const r = await b.run(['repair', 'index']);
+      expectCode(r, 0);
+      expect(r.stdout).toMatch(/^indexed \d+ blobs in \d+ packs; wrote 1 index segment\(s\), removed 0$/m);
+      expect((await names(indexDir)).length).toBe(1);
+
+      expectCode(await b.run(['restore', snap.snapshotId, '--target', b.path('r2')]), 0);
+      expect(await readTree(join(b.path('r2'), b.path('data')))).toEqual(await readTree(b.path('data')));
+
+      const j = jsonLines((await b.run(['repair', 'index', '--json'])).stdout);
+      expect(j[0]).toMatchObject({ type: 'start', operation: 'repair' });
+      expect(j.at(-1)).toMatchObject({ type: 'summary', operation: 'repair', damagedPacks: [] });
+    } finally {
+      await b.remove();
+    }
+  });
+});
+
+describe('cache folder', () => {
+  it('CAIRN_CACHE_DIR and --cache-dir choose where the local cache lives', async () => {
+    const b = await Sandbox.create();
+    try {
+      const id = await b.init();
+      await writeTree(b.path('d'), { f: 'data' });
+      await b.backup([b.path('d')]);
+      expect(await names(b.cache)).toEqual([id]);
+
+      const other = b.path('other-cache');
+      const r = await b.run(['backup', '--cache-dir', other, b.path('d')], { env: { CAIRN_CACHE_DIR: undefined } });
+      expectCode(r, 0);
+      expect(await names(other)).toEqual([id]);
+      expect(await names(b.home)).toEqual([]); // nothing under ~/.cache
+    } finally {
+      await b.remove();
+    }
+  });
+});

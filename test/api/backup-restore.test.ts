@@ -102,6 +102,17 @@ describe('backup and restore of a real tree', () => {
     await repo.close();
   });
 
+  it('refuses to back up when no source path exists, and reports the missing ones otherwise', async () => {
+    const { repo, base } = await newRepo();
+    await expect(backup(repo, { paths: [join(base, 'nope')] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await listSnapshots(repo)).toEqual([]);
+    writeFileSync(join(base, 'here'), 'x');
+    const s = await backup(repo, { paths: [join(base, 'here'), join(base, 'gone')] });
+    expect(s.partial).toBe(true);
+    expect(s.snapshot.errors.map((e) => e.path)).toEqual([join(base, 'gone')]);
+    await repo.close();
+  });
+
   it('detects a file that changes while it is read, reads it again, and flags it when it keeps changing', async () => {
     const { repo } = await newRepo();
     // /proc files report size 0 but have content: every read sees a "change".

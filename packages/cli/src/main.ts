@@ -150,15 +150,19 @@ async function run(argv: string[]): Promise<number> {
   watchStdout();
   onStdoutClosed = () => abort.abort(new Error('standard output was closed'));
   let interrupts = 0;
-  const onSigint = () => {
+  // SIGINT (Ctrl-C) exits 130; SIGTERM exits 143 (128 + signal number), as shells expect.
+  let signalExit: number = EXIT.interrupted;
+  const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
+    signalExit = sig === 'SIGTERM' ? 143 : EXIT.interrupted;
     if (interrupts === 1) {
       process.stderr.write('\ninterrupted: stopping cleanly (press Ctrl-C again to force)\n');
       abort.abort(new Error('interrupted'));
     } else {
-      process.exit(EXIT.interrupted);
+      process.exit(signalExit);
     }
   };
+  const onSigint = onSignal;
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   let out = new Output({ json: false, quiet: false, progress: true, verbose: false });
@@ -209,7 +213,8 @@ async function run(argv: string[]): Promise<number> {
     ctx = new Context(globals, out, abort.signal);
     return (await cmd.run(ctx, args)) ?? EXIT.ok;
   } catch (err) {
-    return report(err, out, name);
+    const code = await report(err, out, name);
+    return code === EXIT.interrupted ? signalExit : code;
   } finally {
     out.clearBar();
     await ctx?.close().catch(() => {});
@@ -240,6 +245,7 @@ async function report(err: unknown, out: Output, name: string | undefined): Prom
     });
   }
   out.warn(`cairn: ${isCairnError(err) ? '' : 'internal error: '}${message}`);
-  if (out.options.verbose && err instanceof Error && err.stack) out.warn(err.stack);
+  // The stack's first line repeats the message printed above.
+  if (out.options.verbose && err instanceof Error && err.stack) out.warn(err.stack.split('\n').slice(1).join('\n'));
   return code;
 }

@@ -6,6 +6,7 @@
  * references is stored — the snapshot. A cancelled or failed backup writes no snapshot, but the
  * packs it stored are indexed so the next run reuses them.
  */
+import { lstat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { CairnError, throwIfAborted } from '../errors.js';
@@ -125,6 +126,22 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   const patterns = [...(options.excludes ?? []), ...(await readExcludeFiles(options.excludeFiles ?? []))];
   const exclude = compileExcludes(patterns);
 
+  if (!options.stream) {
+    const exists = await Promise.all(
+      paths.map((p) =>
+        lstat(p).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    if (!exists.includes(true)) {
+      throw new CairnError(
+        'NOT_FOUND',
+        `nothing to back up: ${paths.length === 1 ? `${paths[0]} does not exist` : 'none of the paths exist'}`,
+      );
+    }
+  }
   const lock = await repo.lock({ exclusive: false, operation: 'backup', ...(signal ? { signal } : {}) });
   let pool: ContentPool | undefined;
   let packer: Packer | undefined;
@@ -141,7 +158,10 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       chunker,
       compression: repo.config.compression,
     };
-    pool = new ContentPool(settings, packer, options.stream ? 0 : options.threads);
+    pool = new ContentPool(settings, packer, options.stream ? 0 : options.threads, (bytes) => {
+      progress.bytesDone += bytes;
+      progress.tick();
+    });
     const builder = new TreeBuilder({
       repo,
       index,
@@ -242,14 +262,7 @@ async function backupStream(
 ): Promise<string> {
   const now = BigInt(Date.now()) * 1_000_000n;
   progress.currentFile = stream.name;
-  const counted = (async function* () {
-    for await (const part of stream.source) {
-      progress.bytesDone += part.length;
-      progress.tick();
-      yield part;
-    }
-  })();
-  const result = await pool.processStream(counted, signal);
+  const result = await pool.processStream(stream.source, signal);
   progress.filesDone = 1;
   builder.stats.filesNew = 1;
   builder.stats.bytesRead = result.size;

@@ -59,12 +59,24 @@ export class ContentPool {
   private failure: unknown;
   private closed = false;
 
+  /**
+   * @param services the main thread's dedup lookup and packing
+   * @param threads worker threads (0: process on the calling thread)
+   * @param onRead called with the bytes of each batch of chunks read (for progress)
+   */
   constructor(
     settings: ContentSettings,
-    private readonly services: ContentServices,
+    private readonly services: Pick<ContentServices, 'deliver'> & { lookup(ids: Uint8Array[]): Promise<boolean[]> },
     threads = defaultThreads(),
+    private readonly onRead: (bytes: number) => void = () => {},
   ) {
-    this.inline = new ContentProcessor(settings, services);
+    this.inline = new ContentProcessor(settings, {
+      lookup: (ids, bytes) => {
+        this.onRead(bytes);
+        return services.lookup(ids);
+      },
+      deliver: (batch) => services.deliver(batch),
+    });
     const script = threads > 0 ? workerScript() : undefined;
     if (!script) return;
     for (let i = 0; i < threads; i++) {
@@ -132,6 +144,7 @@ export class ContentPool {
 
   private onMessage(slot: WorkerSlot, msg: ToMain): void {
     if (msg.t === 'lookup') {
+      this.onRead(msg.bytes);
       this.services.lookup(msg.ids).then(
         (need) => slot.worker.postMessage({ t: 'reply', req: msg.req, need } satisfies ToWorker),
         (err) => this.fail(err),

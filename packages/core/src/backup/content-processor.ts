@@ -33,8 +33,11 @@ export interface SealedBatch {
 
 /** What the main thread provides to a processor. */
 export interface ContentServices {
-  /** For each id, true when the blob must be stored (unknown to the repository and to this run). */
-  lookup(ids: Uint8Array[]): Promise<boolean[]>;
+  /**
+   * For each id, true when the blob must be stored (unknown to the repository and to this run).
+   * `bytes` is the raw size of the chunks asked about (progress reporting).
+   */
+  lookup(ids: Uint8Array[], bytes: number): Promise<boolean[]>;
   /** Accepts sealed blobs for packing; resolves once accepted (may wait: backpressure). */
   deliver(batch: SealedBatch): Promise<void>;
 }
@@ -190,9 +193,13 @@ export class ContentProcessor {
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     const chunks = this.pending;
+    const chunkBytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const need = await this.services.lookup(chunks.map((c) => c.id));
+    const need = await this.services.lookup(
+      chunks.map((c) => c.id),
+      chunkBytes,
+    );
     const sealed: SealedBlob[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < chunks.length; i++) {

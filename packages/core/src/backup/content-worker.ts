@@ -21,7 +21,7 @@ function call(msg: ToMain, transfer?: ArrayBuffer[]): Promise<Extract<ToWorker, 
 }
 
 const processor = new ContentProcessor(workerData as ContentSettings, {
-  lookup: async (ids) => (await call({ t: 'lookup', req: ++seq, ids })).need ?? [],
+  lookup: async (ids, bytes) => (await call({ t: 'lookup', req: ++seq, ids, bytes })).need ?? [],
   deliver: async (batch: SealedBatch) => {
     await call({ t: 'deliver', req: ++seq, batch }, [batch.buffer]);
   },

@@ -271,9 +271,9 @@ export class TreeBuilder {
         return undefined;
       })
       .finally(() => {
+        // Bytes were counted as they were read (ContentPool's onRead).
         this.slots.release();
         this.o.progress.filesDone++;
-        this.o.progress.bytesDone += size;
         this.o.progress.tick();
       });
     wait.catch(() => {}); // observed later by the directory; never an unhandled rejection meanwhile

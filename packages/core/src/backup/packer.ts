@@ -12,6 +12,7 @@ import { throwIfAborted } from '../errors.js';
 import { type BlobType, blobId, type SealedBlob, sealBlob } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { type FinishedPack, PackWriter } from '../format/pack-writer.js';
+import { encodeTree, MAX_TREE_ENTRIES, type TreeNode } from '../format/tree.js';
 import type { RepoIndex } from '../repo/repo-index.js';
 import type { Repository } from '../repo/repository.js';
 import type { SealedBatch } from './content-processor.js';
@@ -88,6 +89,25 @@ export class Packer {
     const [need] = await this.lookup([id]);
     if (need) await this.add(sealBlob(this.repo.keys.dataKey, type, id, raw, compression));
     return toHex(id);
+  }
+
+  /**
+   * Stores a directory's nodes as one tree blob, or as a chain of them linked by `next` for very
+   * large directories (written last part first, so each part can name its successor). Returns the
+   * id of the first part.
+   */
+  async addTree(nodes: TreeNode[], compression: Compression): Promise<string> {
+    let next: string | undefined;
+    const lastStart = Math.max(0, Math.floor((nodes.length - 1) / MAX_TREE_ENTRIES) * MAX_TREE_ENTRIES);
+    for (let start = lastStart; start >= 0; start -= MAX_TREE_ENTRIES) {
+      const part = nodes.slice(start, start + MAX_TREE_ENTRIES);
+      next = await this.addRaw(
+        'tree',
+        encodeTree(next === undefined ? { nodes: part } : { nodes: part, next }),
+        compression,
+      );
+    }
+    return next!;
   }
 
   private async add(blob: SealedBlob): Promise<void> {

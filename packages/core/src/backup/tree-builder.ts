@@ -12,7 +12,7 @@ import type { BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { CairnError, throwIfAborted } from '../errors.js';
 import type { BackupKind, SnapshotError } from '../format/snapshot.js';
-import { encodeContentList, encodeTree, MAX_INLINE_CONTENT, MAX_TREE_ENTRIES, type TreeNode } from '../format/tree.js';
+import { encodeContentList, MAX_INLINE_CONTENT, type TreeNode } from '../format/tree.js';
 import { nodeFromStat } from '../fsmeta/node-from-stat.js';
 import type { ProgressReporter } from '../progress.js';
 import type { RepoIndex } from '../repo/repo-index.js';
@@ -327,16 +327,8 @@ export class TreeBuilder {
     node.contentLists = lists;
   }
 
-  /** Stores a directory's nodes as one tree blob, or a chain of them for very large directories. */
-  private async storeTree(nodes: TreeNode[]): Promise<string> {
-    const compression = this.o.repo.config.compression;
-    let next: string | undefined;
-    const lastStart = Math.max(0, Math.floor((nodes.length - 1) / MAX_TREE_ENTRIES) * MAX_TREE_ENTRIES);
-    for (let start = lastStart; start >= 0; start -= MAX_TREE_ENTRIES) {
-      const part = nodes.slice(start, start + MAX_TREE_ENTRIES);
-      const raw = encodeTree(next === undefined ? { nodes: part } : { nodes: part, next });
-      next = await this.o.packer.addRaw('tree', raw, compression);
-    }
-    return next!;
+  /** Stores a directory's nodes (see {@link Packer.addTree}). */
+  private storeTree(nodes: TreeNode[]): Promise<string> {
+    return this.o.packer.addTree(nodes, this.o.repo.config.compression);
   }
 }

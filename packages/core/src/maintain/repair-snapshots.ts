@@ -12,7 +12,7 @@
 import { Packer } from '../backup/packer.js';
 import { CairnError, throwIfAborted } from '../errors.js';
 import type { Snapshot, SnapshotDoc } from '../format/snapshot.js';
-import { decodeContentList, encodeTree, MAX_TREE_ENTRIES, type TreeNode } from '../format/tree.js';
+import { decodeContentList, type TreeNode } from '../format/tree.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import { DATA_PREFIX, idFromName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
@@ -74,19 +74,7 @@ export async function repairSnapshots(
     progress.totalsFinal = true;
     progress.start({ what: 'snapshots', snapshots: snapshots.length, readData: !!options.readData });
 
-    const storeTree = async (nodes: TreeNode[]): Promise<string> => {
-      let next: string | undefined;
-      const last = Math.max(0, Math.floor((nodes.length - 1) / MAX_TREE_ENTRIES) * MAX_TREE_ENTRIES);
-      for (let start = last; start >= 0; start -= MAX_TREE_ENTRIES) {
-        const part = nodes.slice(start, start + MAX_TREE_ENTRIES);
-        next = await packer.addRaw(
-          'tree',
-          encodeTree(next ? { nodes: part, next } : { nodes: part }),
-          repo.config.compression,
-        );
-      }
-      return next!;
-    };
+    const storeTree = (nodes: TreeNode[]) => packer.addTree(nodes, repo.config.compression);
 
     const rewrite = async (treeId: string): Promise<Rewritten> => {
       const cached = memo.get(treeId);

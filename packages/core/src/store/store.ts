@@ -11,6 +11,7 @@
  *   PERMISSION_DENIED, ABORTED, INVALID_ARGUMENT (bad name) or IO_ERROR.
  */
 import { CairnError } from '../errors.js';
+import { concatBytes } from '../format/bytes.js';
 
 /** What a medium can do. Repository code and the conformance suite decide by these flags. */
 export interface StoreCapabilities {
@@ -122,17 +123,9 @@ export async function collectBytes(
 ): Promise<Uint8Array> {
   if (data instanceof Uint8Array) return data;
   const parts: Uint8Array[] = [];
-  let n = 0;
   for await (const part of data) {
     if (signal?.aborted) throw new CairnError('ABORTED', 'operation was cancelled', { cause: signal.reason });
     parts.push(part);
-    n += part.length;
   }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -489,14 +489,16 @@ async function attribute(
       const path = `${prefix}/${Buffer.from(n.name).toString('utf8')}`;
       if (n.type === 'dir' && n.subtree) await visit(n.subtree, path);
       else if (n.type === 'file') {
+        const hit = new Set<VerifyProblem>(); // one path per problem, however many blobs it hits
         for (const list of n.contentLists ?? []) {
           const p = badTrees.get(list);
-          if (p) note(p, path);
+          if (p) hit.add(p);
         }
         for (const id of (await walker.content(n)) ?? []) {
           const p = badBlobs.get(id);
-          if (p) note(p, path);
+          if (p) hit.add(p);
         }
+        for (const p of hit) note(p, path);
       }
     }
   };

@@ -245,7 +245,8 @@ function parseKeyFile(bytes: Uint8Array): ParsedKeyFile {
   if (d.cipher !== CIPHER) {
     throw new CairnError(
       'UNSUPPORTED_ALGORITHM',
-      `key file: cipher ${JSON.stringify(d.cipher)} is not supported (${CIPHER})`,
+      // Only a string is shown: JSON.stringify of deeply nested arrays throws a RangeError (found by fuzzing).
+      `key file: cipher ${typeof d.cipher === 'string' ? JSON.stringify(d.cipher) : typeof d.cipher} is not supported (${CIPHER})`,
       {
         details: { field: 'cipher' },
       },

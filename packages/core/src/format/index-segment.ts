@@ -8,6 +8,7 @@
  *   pack  = pack id[32] ‖ entry count u32 ‖ entry*   (entry as in pack headers, 50 bytes)
  */
 import { compressionFromId, compressionId } from '../compress/index.js';
+import { CairnError } from '../errors.js';
 import { BLOB_ID_LENGTH, BLOB_TYPE_CODES, blobTypeFromCode } from './blob.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { PACK_ENTRY_LENGTH, type PackEntry } from './pack-header.js';
@@ -56,7 +57,14 @@ export function decodeIndexSegment(payload: Uint8Array, name = 'index segment'):
   const magic = r.bytes(4, 'magic');
   if (!MAGIC.every((b, i) => magic[i] === b)) r.fail('magic', 'not an index segment');
   const version = r.u8('version');
-  if (version !== VERSION) r.fail('version', `unsupported index segment version ${version}`);
+  if (version !== VERSION) {
+    // UNSUPPORTED_VERSION like pack headers and sealed objects (was CORRUPT_DATA): a segment from a
+    // newer Cairn is not damage, and must not be reported as such.
+    throw new CairnError(
+      'UNSUPPORTED_VERSION',
+      `${name}: index segment version ${version} is not supported (this build reads 1)`,
+    );
+  }
   r.bytes(3, 'reserved');
   const nSup = r.u32('superseded count');
   if (nSup * BLOB_ID_LENGTH > r.remaining) r.fail('superseded count', `${nSup} is more than the segment holds`);

@@ -101,7 +101,13 @@ const HEX_ID = /^[0-9a-f]{64}$/;
 export function validateSnapshotDoc(doc: unknown, id: string): SnapshotDoc {
   if (typeof doc !== 'object' || doc === null) bad(id, 'not an object');
   const d = doc as Record<string, unknown>;
-  if (d.v !== 1) bad(id, `unsupported version ${String(d.v)}`);
+  // Only numbers and strings are shown: String() or JSON.stringify of an arbitrary value throws on
+  // {"toString":0} (TypeError) or deeply nested arrays (RangeError). Found by fuzzing.
+  if (d.v !== 1)
+    bad(
+      id,
+      `unsupported version ${typeof d.v === 'number' || typeof d.v === 'string' ? JSON.stringify(d.v) : typeof d.v}`,
+    );
   if (!isStr(d.time) || Number.isNaN(Date.parse(d.time))) bad(id, 'invalid time');
   for (const k of ['host', 'operator', 'username', 'programVersion'] as const)
     if (!isStr(d[k])) bad(id, `invalid ${k}`);

@@ -78,8 +78,9 @@ export function validateConfig(doc: unknown): RepoConfig {
   if (d.v !== 1)
     throw new CairnError(
       'UNSUPPORTED_VERSION',
-      // JSON.stringify, not String(): String({"toString":0}) throws a TypeError (found by fuzzing).
-      `config: repository format ${JSON.stringify(d.v)} is not supported by this version of Cairn`,
+      // Only numbers and strings are shown: String() or JSON.stringify of an arbitrary value throws on
+      // {"toString":0} (TypeError) or deeply nested arrays (RangeError). Found by fuzzing.
+      `config: repository format ${typeof d.v === 'number' || typeof d.v === 'string' ? JSON.stringify(d.v) : typeof d.v} is not supported by this version of Cairn`,
     );
   const c = d.chunker;
   if (

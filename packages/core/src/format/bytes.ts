@@ -70,6 +70,17 @@ export class ByteReader {
     return out;
   }
 
+  /** A copy of the next `n` bytes (never shares memory with the input, whatever its type). */
+  copy(n: number, field: string): Uint8Array {
+    return new Uint8Array(this.bytes(n, field));
+  }
+
+  /** Reads `n` reserved bytes, which must be zero (a non-zero value has a meaning this build lacks). */
+  reserved(n: number, field = 'reserved'): void {
+    const b = this.bytes(n, field);
+    if (b.some((x) => x !== 0)) this.fail(field, 'reserved bytes are not zero (written by a newer Cairn?)');
+  }
+
   /** Fails unless every byte was consumed (no trailing garbage). */
   end(): void {
     if (this.remaining !== 0) this.fail('end', `${this.remaining} unexpected trailing bytes`);

@@ -7,11 +7,10 @@
  *   ‖ pack count u32 ‖ pack*
  *   pack  = pack id[32] ‖ entry count u32 ‖ entry*   (entry as in pack headers, 50 bytes)
  */
-import { compressionFromId, compressionId } from '../compress/index.js';
 import { CairnError } from '../errors.js';
-import { BLOB_ID_LENGTH, BLOB_TYPE_CODES, blobTypeFromCode } from './blob.js';
+import { BLOB_ID_LENGTH } from './blob.js';
 import { ByteReader, ByteWriter } from './bytes.js';
-import { PACK_ENTRY_LENGTH, type PackEntry } from './pack-header.js';
+import { PACK_ENTRY_LENGTH, type PackEntry, readPackEntry, writePackEntry } from './pack-header.js';
 
 /** The blobs of one pack as an index segment lists them. */
 export interface IndexedPack {
@@ -39,14 +38,7 @@ export function encodeIndexSegment(segment: IndexSegment): Uint8Array {
   w.u32(segment.packs.length);
   for (const p of segment.packs) {
     w.raw(p.packId).u32(p.entries.length);
-    for (const e of p.entries) {
-      w.u8(BLOB_TYPE_CODES[e.type])
-        .u8(compressionId(e.compression))
-        .u64(e.offset)
-        .u32(e.length)
-        .u32(e.rawLength)
-        .raw(e.id);
-    }
+    for (const e of p.entries) writePackEntry(w, e);
   }
   return w.finish();
 }
@@ -65,32 +57,20 @@ export function decodeIndexSegment(payload: Uint8Array, name = 'index segment'):
       `${name}: index segment version ${version} is not supported (this build reads 1)`,
     );
   }
-  r.bytes(3, 'reserved');
+  r.reserved(3);
   const nSup = r.u32('superseded count');
   if (nSup * BLOB_ID_LENGTH > r.remaining) r.fail('superseded count', `${nSup} is more than the segment holds`);
   const supersedes: Uint8Array[] = [];
-  for (let i = 0; i < nSup; i++) supersedes.push(r.bytes(BLOB_ID_LENGTH, 'superseded id').slice());
+  for (let i = 0; i < nSup; i++) supersedes.push(r.copy(BLOB_ID_LENGTH, 'superseded id'));
   const nPacks = r.u32('pack count');
   if (nPacks * (BLOB_ID_LENGTH + 4) > r.remaining) r.fail('pack count', `${nPacks} is more than the segment holds`);
   const packs: IndexedPack[] = [];
   for (let i = 0; i < nPacks; i++) {
-    const packId = r.bytes(BLOB_ID_LENGTH, 'pack id').slice();
+    const packId = r.copy(BLOB_ID_LENGTH, 'pack id');
     const n = r.u32('entry count');
     if (n * PACK_ENTRY_LENGTH > r.remaining) r.fail(`pack ${i} entry count`, `${n} is more than the segment holds`);
     const entries: PackEntry[] = [];
-    for (let j = 0; j < n; j++) {
-      const typeCode = r.u8('entry type');
-      const type = blobTypeFromCode(typeCode);
-      if (!type) r.fail('entry type', `unknown blob type ${typeCode}`);
-      const compCode = r.u8('entry compression');
-      const compression = compressionFromId(compCode);
-      if (!compression) r.fail('entry compression', `unknown compression ${compCode}`);
-      const offset = r.u64('entry offset');
-      const length = r.u32('entry length');
-      const rawLength = r.u32('entry raw length');
-      const id = r.bytes(BLOB_ID_LENGTH, 'entry id').slice();
-      entries.push({ type, compression, offset, length, rawLength, id });
-    }
+    for (let j = 0; j < n; j++) entries.push(readPackEntry(r, `pack ${i} entry ${j}`));
     packs.push({ packId, entries });
   }
   r.end();

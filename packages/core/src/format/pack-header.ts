@@ -40,18 +40,34 @@ const HEADER_AAD = new TextEncoder().encode('cairn.pack-header.v1');
 /** Largest sealed header a reader accepts (64 MiB ≈ 1.3 million blobs). */
 export const MAX_PACK_HEADER_LENGTH = 64 * 1024 * 1024;
 
+/** Writes one 50-byte entry (shared by pack headers and index segments). */
+export function writePackEntry(w: ByteWriter, e: PackEntry): void {
+  w.u8(BLOB_TYPE_CODES[e.type]).u8(compressionId(e.compression)).u64(e.offset).u32(e.length).u32(e.rawLength).raw(e.id);
+}
+
+/**
+ * Reads one 50-byte entry, checking what holds for any blob: a known type and compression, a
+ * sealed length of at least {@link BLOB_OVERHEAD}, a raw length within the limit.
+ */
+export function readPackEntry(r: ByteReader, label: string): PackEntry {
+  const typeCode = r.u8(`${label} type`);
+  const type = blobTypeFromCode(typeCode);
+  if (!type) return r.fail(`${label} type`, `unknown blob type ${typeCode}`);
+  const compression = compressionFromId(r.u8(`${label} compression`));
+  const offset = r.u64(`${label} offset`);
+  const length = r.u32(`${label} length`);
+  const rawLength = r.u32(`${label} raw length`);
+  const id = r.copy(BLOB_ID_LENGTH, `${label} id`);
+  if (length < BLOB_OVERHEAD) r.fail(`${label} length`, `${length} is shorter than a sealed blob`);
+  if (rawLength > MAX_BLOB_RAW_LENGTH) r.fail(`${label} raw length`, `${rawLength} exceeds the limit`);
+  return { type, compression, offset, length, rawLength, id };
+}
+
 /** Encodes and seals the header for `entries`; returns header ‖ trailer. */
 export function encodePackTail(dataKey: Uint8Array, entries: readonly PackEntry[]): Uint8Array {
   const w = new ByteWriter(HEADER_FIXED + entries.length * PACK_ENTRY_LENGTH);
   w.raw(HEADER_MAGIC).u8(HEADER_VERSION).u8(0).u8(0).u8(0).u32(entries.length);
-  for (const e of entries) {
-    w.u8(BLOB_TYPE_CODES[e.type])
-      .u8(compressionId(e.compression))
-      .u64(e.offset)
-      .u32(e.length)
-      .u32(e.rawLength)
-      .raw(e.id);
-  }
+  for (const e of entries) writePackEntry(w, e);
   const nonce = randomNonce();
   const ct = xchacha20poly1305Seal(dataKey, nonce, w.finish(), HEADER_AAD);
   const headerLength = nonce.length + ct.length;
@@ -99,29 +115,18 @@ export function decodePackHeader(dataKey: Uint8Array, sealedHeader: Uint8Array, 
   if (version !== HEADER_VERSION) {
     throw new CairnError('UNSUPPORTED_VERSION', `pack header version ${version} is not supported (this build reads 1)`);
   }
-  r.bytes(3, 'reserved');
+  r.reserved(3);
   const count = r.u32('count');
   if (count * PACK_ENTRY_LENGTH !== r.remaining) r.fail('count', `${count} entries do not match the header size`);
   const blobArea = packSize - sealedHeader.length - PACK_TRAILER_LENGTH;
   const entries: PackEntry[] = [];
   let expectedOffset = 0;
   for (let i = 0; i < count; i++) {
-    const typeCode = r.u8('entry type');
-    const type = blobTypeFromCode(typeCode);
-    if (!type) r.fail(`entry ${i} type`, `unknown blob type ${typeCode}`);
-    const compCode = r.u8('entry compression');
-    const compression = compressionFromId(compCode);
-    if (!compression) r.fail(`entry ${i} compression`, `unknown compression ${compCode}`);
-    const offset = r.u64('entry offset');
-    const length = r.u32('entry length');
-    const rawLength = r.u32('entry raw length');
-    const id = r.bytes(BLOB_ID_LENGTH, 'entry id').slice();
-    if (offset !== expectedOffset) r.fail(`entry ${i} offset`, `${offset} should be ${expectedOffset}`);
-    if (length < BLOB_OVERHEAD) r.fail(`entry ${i} length`, `${length} is shorter than a sealed blob`);
-    if (rawLength > MAX_BLOB_RAW_LENGTH) r.fail(`entry ${i} raw length`, `${rawLength} exceeds the limit`);
-    expectedOffset = offset + length;
+    const e = readPackEntry(r, `entry ${i}`);
+    if (e.offset !== expectedOffset) r.fail(`entry ${i} offset`, `${e.offset} should be ${expectedOffset}`);
+    expectedOffset = e.offset + e.length;
     if (expectedOffset > blobArea) r.fail(`entry ${i} length`, 'blob extends past the blob area');
-    entries.push({ type, compression, offset, length, rawLength, id });
+    entries.push(e);
   }
   if (expectedOffset !== blobArea) {
     throw new CairnError('CORRUPT_DATA', `pack header: blobs cover ${expectedOffset} of ${blobArea} bytes`);

@@ -70,10 +70,8 @@ export function openObject(
   }
   const kindCode = r.u8('kind');
   if (kindCode !== KIND_CODES[kind]) r.fail('kind', `expected a ${kind} object, found kind ${kindCode}`);
-  const compCode = r.u8('compression');
-  const compression = compressionFromId(compCode);
-  if (!compression) r.fail('compression', `unknown compression ${compCode}`);
-  r.u8('reserved');
+  const compression = compressionFromId(r.u8('compression'));
+  r.reserved(1);
   const rawLength = r.u32('raw length');
   if (rawLength > MAX_SEALED_OBJECT_RAW_LENGTH) r.fail('raw length', `${rawLength} exceeds the limit`);
   const nonce = r.bytes(24, 'nonce');

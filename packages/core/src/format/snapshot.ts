@@ -103,6 +103,11 @@ export function validateSnapshotDoc(doc: unknown, id: string): SnapshotDoc {
   const d = doc as Record<string, unknown>;
   // Only numbers and strings are shown: String() or JSON.stringify of an arbitrary value throws on
   // {"toString":0} (TypeError) or deeply nested arrays (RangeError). Found by fuzzing.
+  if (typeof d.v === 'number' && Number.isInteger(d.v) && d.v > 1 && d.v < 2 ** 31) {
+    throw new CairnError('UNSUPPORTED_VERSION', `snapshot ${id}: format ${d.v} needs a newer Cairn`, {
+      details: { snapshotId: id },
+    });
+  }
   if (d.v !== 1)
     bad(
       id,

@@ -130,7 +130,12 @@ function parseDoc(raw: Uint8Array): Record<string, unknown> {
   } catch (err) {
     throw new CairnError('CORRUPT_DATA', 'tree: not valid UTF-8 JSON', { cause: err });
   }
-  if (typeof doc !== 'object' || doc === null || (doc as { v?: unknown }).v !== 1) fail('unknown version');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('not an object');
+  const v = (doc as { v?: unknown }).v;
+  if (typeof v === 'number' && Number.isInteger(v) && v > 1 && v < 2 ** 31) {
+    throw new CairnError('UNSUPPORTED_VERSION', `tree format ${v} needs a newer Cairn`);
+  }
+  if (v !== 1) fail('unknown version');
   return doc as Record<string, unknown>;
 }
 

@@ -77,6 +77,7 @@ export async function openWithPassword(
   const ids = await listKeyIds(store, signal);
   if (ids.length === 0) throw new CairnError('CORRUPT_DATA', 'repository has no key files (keys/ is empty)');
   let damaged = 0;
+  let unsupported = 0;
   let lastDamage: unknown;
   for (const id of ids) {
     throwIfAborted(signal);
@@ -93,6 +94,12 @@ export async function openWithPassword(
     } catch (err) {
       const code = (err as CairnError).code;
       if (code === 'WRONG_PASSWORD') continue;
+      // A key written by a newer Cairn (unknown KDF or cipher): another key may still open.
+      if (code === 'UNSUPPORTED_ALGORITHM') {
+        unsupported++;
+        lastDamage = err;
+        continue;
+      }
       if (code === 'CORRUPT_DATA' || code === 'UNSUPPORTED_VERSION' || code === 'AUTH_FAILED') {
         damaged++;
         lastDamage = err;
@@ -101,15 +108,20 @@ export async function openWithPassword(
       throw err;
     }
   }
-  if (damaged === ids.length) {
+  if (unsupported === ids.length) {
+    throw new CairnError('UNSUPPORTED_ALGORITHM', 'every key of this repository needs a newer version of Cairn', {
+      cause: lastDamage,
+    });
+  }
+  if (damaged + unsupported === ids.length && damaged > 0) {
     throw new CairnError('CORRUPT_DATA', `every key file is damaged (${damaged}); the repository cannot be opened`, {
       cause: lastDamage,
     });
   }
   throw new CairnError(
     'WRONG_PASSWORD',
-    damaged > 0
-      ? `wrong password: no intact key matches it (${damaged} key file(s) are damaged)`
+    damaged + unsupported > 0
+      ? `wrong password: no readable key matches it (${damaged} key file(s) damaged, ${unsupported} needing a newer Cairn)`
       : 'wrong password: no key of this repository matches it',
   );
 }

@@ -50,6 +50,21 @@ function processAlive(pid: number): boolean {
   }
 }
 
+function validLock(i: unknown): i is LockInfo {
+  const l = i as Partial<LockInfo> | null;
+  return (
+    typeof l === 'object' &&
+    l !== null &&
+    typeof l.time === 'string' &&
+    !Number.isNaN(Date.parse(l.time)) &&
+    typeof l.exclusive === 'boolean' &&
+    typeof l.host === 'string' &&
+    typeof l.user === 'string' &&
+    typeof l.operation === 'string' &&
+    Number.isSafeInteger(l.pid)
+  );
+}
+
 /** True when a lock no longer protects anything. */
 export function isStale(info: LockInfo, now = Date.now()): boolean {
   if (now - Date.parse(info.time) > STALE_LOCK_MS) return true;
@@ -70,7 +85,7 @@ export async function listLocks(store: Store, dataKey: Uint8Array, signal?: Abor
     if (!id) continue;
     try {
       const info = openJson(dataKey, 'lock', await store.get(obj.name, { signal }), obj.name) as LockInfo;
-      if (typeof info?.time !== 'string' || typeof info.exclusive !== 'boolean') throw new Error('bad lock');
+      if (!validLock(info)) throw new Error('bad lock');
       out.push({ id, info, stale: isStale(info) });
     } catch (err) {
       if ((err as CairnError).code === 'NOT_FOUND') continue; // released meanwhile

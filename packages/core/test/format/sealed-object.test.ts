@@ -67,7 +67,7 @@ describe('sealed objects', () => {
     expectCode(open(edited(sealed, (v) => v.setUint8(4, 2))), 'UNSUPPORTED_VERSION');
     expectCode(open(edited(sealed, (v) => v.setUint8(6, 3))), 'UNSUPPORTED_ALGORITHM');
     expectCode(open(edited(sealed, (v) => v.setUint8(6, 0))), 'AUTH_FAILED');
-    expectCode(open(edited(sealed, (v) => v.setUint8(7, 1))), 'AUTH_FAILED');
+    expectCode(open(edited(sealed, (v) => v.setUint8(7, 1))), 'CORRUPT_DATA'); // reserved byte must be zero
     expectCode(open(edited(sealed, (v) => v.setUint32(8, 2001, true))), 'AUTH_FAILED');
     expectCode(open(edited(sealed, (v) => v.setUint32(8, MAX_SEALED_OBJECT_RAW_LENGTH + 1, true))), 'CORRUPT_DATA');
     expectCode(open(edited(sealed, (_, b) => (b[20]! ^= 1))), 'AUTH_FAILED'); // nonce

@@ -17,9 +17,15 @@ describe('snapshot documents', () => {
     expect(validateSnapshotDoc({ ...minimal, parent: null }, ID)).toMatchObject({ parent: null });
   });
 
+  it('reports a newer format as UNSUPPORTED_VERSION, not as damage', () => {
+    expect(() => validateSnapshotDoc({ ...sampleSnapshot(), v: 2 }, ID)).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_VERSION' }),
+    );
+  });
+
   it('refuses every invalid field with CORRUPT_DATA naming the snapshot', () => {
     const invalid: Record<string, unknown>[] = [
-      { v: 2 },
+      { v: 1.5 },
       { v: '1' },
       { v: { toString: 0 } }, // String() of this throws: the message must not
       { v: JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`) }, // nor may deep nesting overflow the stack

@@ -115,7 +115,8 @@ describe('trees', () => {
     const bad = (e: Record<string, unknown>) => () => decodeTree(json({ v: 1, entries: [{ ...entry, ...e }] }));
     expectCode(() => decodeTree(new TextEncoder().encode('{"v":1,"entries":[')), 'CORRUPT_DATA');
     expectCode(() => decodeTree(bytes(0x7b, 0xff, 0x7d)), 'CORRUPT_DATA');
-    expectCode(() => decodeTree(json({ v: 2, entries: [] })), 'CORRUPT_DATA');
+    expectCode(() => decodeTree(json({ v: 2, entries: [] })), 'UNSUPPORTED_VERSION');
+    expectCode(() => decodeTree(json({ v: 0, entries: [] })), 'CORRUPT_DATA');
     expectCode(() => decodeTree(json({ v: 1 })), 'CORRUPT_DATA');
     expectCode(() => decodeTree(json([1])), 'CORRUPT_DATA');
     expectCode(() => decodeTree(json({ v: 1, entries: [], next: 'ABC' })), 'CORRUPT_DATA');

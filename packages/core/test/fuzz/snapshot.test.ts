@@ -50,13 +50,13 @@ const mutateDoc: FuzzTarget['mutate'] = (base, r, bases) => {
 const DOC_CODES: ErrorCode[] = ['CORRUPT_DATA', 'UNSUPPORTED_VERSION', 'UNSUPPORTED_ALGORITHM'];
 
 describe('fuzz: snapshots and config', () => {
-  it('mutated snapshot documents give CORRUPT_DATA only', async () => {
+  it('mutated snapshot documents give CORRUPT_DATA (or UNSUPPORTED_VERSION) only', async () => {
     maybeWriteSeeds('snapshot', snapshotSeeds);
     const report = await runFuzz({
       decoder: 'snapshot',
       seeds: snapshotSeeds,
       cases: scaled(8000),
-      codes: ['CORRUPT_DATA'],
+      codes: ['CORRUPT_DATA', 'UNSUPPORTED_VERSION'],
       mutate: mutateDoc,
       run: (input) => {
         const sealed = sealObject(TEST_KEYS.dataKey, 'snapshot', input);

@@ -43,7 +43,7 @@ describe('fuzz: trees', () => {
       decoder: 'tree',
       seeds,
       cases: scaled(10000),
-      codes: ['CORRUPT_DATA'],
+      codes: ['CORRUPT_DATA', 'UNSUPPORTED_VERSION'],
       mutate: (base, r, bases) => mutateBytes(base, r, { others: bases, dictionary: JSON_TOKENS }),
       run: decodeBoth,
     });
@@ -57,7 +57,7 @@ describe('fuzz: trees', () => {
       decoder: 'tree-json',
       seeds,
       cases: scaled(8000),
-      codes: ['CORRUPT_DATA'],
+      codes: ['CORRUPT_DATA', 'UNSUPPORTED_VERSION'],
       mutate: (base, r) => {
         let doc: unknown;
         try {

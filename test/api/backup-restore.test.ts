@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { backup, type CairnEvent, listSnapshots, restore } from '@cairn/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, newRepo, reopen, tempDir } from './helpers.js';
+import { cleanup, newRepo, reopen } from './helpers.js';
 import { compareTrees, describeTree, isRoot, makeEdgeCaseTree, seededBytes } from './tree-fixtures.js';
 
 afterAll(cleanup);

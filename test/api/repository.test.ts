@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { backup, findPath, listLocks, listSnapshots, Repository, removeLocks, restore } from '@cairn/core';
 import { DiskStore } from '@cairn/store-disk';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, FAST_KDF, newRepo, PASSWORD, reopen, tempDir } from './helpers.js';
+import { cleanup, FAST_KDF, newRepo, PASSWORD, reopen } from './helpers.js';
 import { compareTrees, describeTree, seededBytes } from './tree-fixtures.js';
 
 afterAll(cleanup);

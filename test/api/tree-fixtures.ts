@@ -20,7 +20,7 @@ export function seededBytes(size: number, seed: number): Buffer {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    out.writeUInt32LE(x >>> 0, i <= size - 4 ? i : size - 4);
+    out.writeUInt32LE(x >>> 0, Math.min(i, size - 4));
   }
   return out;
 }

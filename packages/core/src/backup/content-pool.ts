@@ -66,16 +66,14 @@ export class ContentPool {
    */
   constructor(
     settings: ContentSettings,
-    private readonly services: Pick<ContentServices, 'deliver'> & { lookup(ids: Uint8Array[]): Promise<boolean[]> },
+    private readonly services: ContentServices,
     threads = defaultThreads(),
     private readonly onRead: (bytes: number) => void = () => {},
   ) {
     this.inline = new ContentProcessor(settings, {
-      lookup: (ids, bytes) => {
-        this.onRead(bytes);
-        return services.lookup(ids);
-      },
+      lookup: (ids) => services.lookup(ids),
       deliver: (batch) => services.deliver(batch),
+      read: (bytes) => this.onRead(bytes),
     });
     const script = threads > 0 ? workerScript() : undefined;
     if (!script) return;
@@ -143,8 +141,9 @@ export class ContentPool {
   }
 
   private onMessage(slot: WorkerSlot, msg: ToMain): void {
-    if (msg.t === 'lookup') {
+    if (msg.t === 'read') {
       this.onRead(msg.bytes);
+    } else if (msg.t === 'lookup') {
       this.services.lookup(msg.ids).then(
         (need) => slot.worker.postMessage({ t: 'reply', req: msg.req, need } satisfies ToWorker),
         (err) => this.fail(err),

@@ -33,14 +33,16 @@ export interface SealedBatch {
 
 /** What the main thread provides to a processor. */
 export interface ContentServices {
-  /**
-   * For each id, true when the blob must be stored (unknown to the repository and to this run).
-   * `bytes` is the raw size of the chunks asked about (progress reporting).
-   */
-  lookup(ids: Uint8Array[], bytes: number): Promise<boolean[]>;
+  /** For each id, true when the blob must be stored (unknown to the repository and to this run). */
+  lookup(ids: Uint8Array[]): Promise<boolean[]>;
   /** Accepts sealed blobs for packing; resolves once accepted (may wait: backpressure). */
   deliver(batch: SealedBatch): Promise<void>;
+  /** Bytes read from the source since the last call (progress; at least every {@link READ_REPORT_BYTES}). */
+  read?(bytes: number): void;
 }
+
+/** Bytes read between two progress reports. */
+export const READ_REPORT_BYTES = 1024 * 1024;
 
 /** Settings shared by every processor of one backup. */
 export interface ContentSettings {
@@ -148,6 +150,7 @@ export class ContentProcessor {
     this.stored = 0;
     const ids: string[] = [];
     let size = 0;
+    let unreported = 0;
     try {
       for (;;) {
         throwIfAborted(signal);
@@ -159,6 +162,11 @@ export class ContentProcessor {
         if (n === 0) chunker.finish();
         else chunker.commit(n);
         size += n;
+        unreported += n;
+        if (unreported >= READ_REPORT_BYTES || (n === 0 && unreported > 0)) {
+          this.services.read?.(unreported);
+          unreported = 0;
+        }
         for (let c = chunker.next(); c; c = chunker.next()) {
           const id = blake3(c.data, { key: this.settings.idKey });
           ids.push(toHex(id));
@@ -193,13 +201,9 @@ export class ContentProcessor {
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     const chunks = this.pending;
-    const chunkBytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const need = await this.services.lookup(
-      chunks.map((c) => c.id),
-      chunkBytes,
-    );
+    const need = await this.services.lookup(chunks.map((c) => c.id));
     const sealed: SealedBlob[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < chunks.length; i++) {

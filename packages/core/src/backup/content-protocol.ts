@@ -12,6 +12,7 @@ export interface FileTask {
 export type ToWorker = { t: 'job'; job: number; files: FileTask[] } | { t: 'reply'; req: number; need?: boolean[] };
 
 export type ToMain =
-  | { t: 'lookup'; req: number; ids: Uint8Array[]; bytes: number }
+  | { t: 'lookup'; req: number; ids: Uint8Array[] }
+  | { t: 'read'; bytes: number }
   | { t: 'deliver'; req: number; batch: SealedBatch }
   | { t: 'file'; job: number; i: number; result?: ContentResult; error?: { code: string; message: string } };

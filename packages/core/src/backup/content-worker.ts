@@ -21,7 +21,8 @@ function call(msg: ToMain, transfer?: ArrayBuffer[]): Promise<Extract<ToWorker, 
 }
 
 const processor = new ContentProcessor(workerData as ContentSettings, {
-  lookup: async (ids, bytes) => (await call({ t: 'lookup', req: ++seq, ids, bytes })).need ?? [],
+  lookup: async (ids) => (await call({ t: 'lookup', req: ++seq, ids })).need ?? [],
+  read: (bytes) => post({ t: 'read', bytes }),
   deliver: async (batch: SealedBatch) => {
     await call({ t: 'deliver', req: ++seq, batch }, [batch.buffer]);
   },

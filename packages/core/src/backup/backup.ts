@@ -190,6 +190,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
         .catch(() => {});
       rootTree = await builder.buildRoot(paths, parent?.tree);
     }
+    await pool.drain(); // every blob handed to the packer
     await packer.flush();
     throwIfAborted(signal);
     progress.tick(true);

@@ -1,15 +1,16 @@
 /**
  * Spreads file content work over worker threads (one per core by default) so chunking, hashing,
  * compression and sealing use every core while the main thread walks the tree, answers dedup
- * lookups and writes packs. Small files are batched into one job to amortise message round trips.
- * Falls back to processing inline when threads are disabled or the worker bundle is absent (tests
- * running from source).
+ * lookups and writes packs. Each worker has up to {@link JOBS_PER_WORKER} jobs queued, so it never
+ * waits for the main thread to hand it the next one; small files are batched into one job to
+ * amortise message round trips. Falls back to processing inline when threads are disabled or the
+ * worker bundle is absent (tests running from source).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CairnError } from '../errors.js';
+import { CairnError, type ErrorCode } from '../errors.js';
 import {
   ContentProcessor,
   type ContentResult,
@@ -27,14 +28,17 @@ interface Task {
 
 interface WorkerSlot {
   worker: Worker;
-  busy: Map<number, Task[]>; // job id -> tasks, by index
-  remaining: number;
+  jobs: Map<number, { tasks: Task[] }>;
+  /** Bytes of the files queued on this worker (to balance load). */
+  load: number;
 }
 
 /** Files below this size are batched together into one job. */
 const SMALL_FILE = 1024 * 1024;
 const BATCH_FILES = 64;
 const BATCH_BYTES = 8 * 1024 * 1024;
+/** Jobs a worker holds at once: one running, one ready to start. */
+const JOBS_PER_WORKER = 2;
 
 function workerScript(): string | undefined {
   try {
@@ -58,11 +62,13 @@ export class ContentPool {
   private jobSeq = 0;
   private failure: unknown;
   private closed = false;
+  private dispatchScheduled = false;
+  private readonly drainWaiters: (() => void)[] = [];
 
   /**
    * @param services the main thread's dedup lookup and packing
    * @param threads worker threads (0: process on the calling thread)
-   * @param onRead called with the bytes of each batch of chunks read (for progress)
+   * @param onRead called with the bytes read (for progress)
    */
   constructor(
     settings: ContentSettings,
@@ -79,7 +85,7 @@ export class ContentPool {
     if (!script) return;
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(script, { workerData: settings });
-      const slot: WorkerSlot = { worker, busy: new Map(), remaining: 0 };
+      const slot: WorkerSlot = { worker, jobs: new Map(), load: 0 };
       worker.on('message', (msg: ToMain) => this.onMessage(slot, msg));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
@@ -103,8 +109,17 @@ export class ContentPool {
       return run;
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ file: { path, size: expect.size, mtimeNs: expect.mtimeNs.toString() }, resolve, reject });
-      this.dispatch();
+      // A copy: small Buffers are views of an 8 KiB pool slab, which postMessage would copy whole.
+      const own = new Uint8Array(path);
+      this.queue.push({ file: { path: own, size: expect.size, mtimeNs: expect.mtimeNs.toString() }, resolve, reject });
+      // Dispatch once the walker has queued what it has at hand: fuller batches of small files.
+      if (!this.dispatchScheduled) {
+        this.dispatchScheduled = true;
+        setImmediate(() => {
+          this.dispatchScheduled = false;
+          this.dispatch();
+        });
+      }
     });
   }
 
@@ -115,55 +130,93 @@ export class ContentPool {
     return run;
   }
 
+  /** Takes the next job off the queue: one large file, or a batch of small ones. */
+  private nextJob(): Task[] {
+    const tasks: Task[] = [this.queue.shift()!];
+    if (tasks[0]!.file.size >= SMALL_FILE) return tasks;
+    let bytes = tasks[0]!.file.size;
+    while (
+      this.queue.length > 0 &&
+      this.queue[0]!.file.size < SMALL_FILE &&
+      tasks.length < BATCH_FILES &&
+      bytes + this.queue[0]!.file.size <= BATCH_BYTES
+    ) {
+      const t = this.queue.shift()!;
+      bytes += t.file.size;
+      tasks.push(t);
+    }
+    return tasks;
+  }
+
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.remaining > 0) continue;
-      const tasks: Task[] = [this.queue.shift()!];
-      let bytes = tasks[0]!.file.size;
-      while (
-        tasks[0]!.file.size < SMALL_FILE &&
-        this.queue.length > 0 &&
-        this.queue[0]!.file.size < SMALL_FILE &&
-        tasks.length < BATCH_FILES &&
-        bytes + this.queue[0]!.file.size <= BATCH_BYTES
-      ) {
-        const t = this.queue.shift()!;
-        bytes += t.file.size;
-        tasks.push(t);
-      }
+    while (this.queue.length > 0 && !this.failure) {
+      const free = this.slots.filter((s) => s.jobs.size < JOBS_PER_WORKER);
+      if (free.length === 0) return;
+      const slot = free.reduce((a, b) => (b.load < a.load ? b : a));
+      const tasks = this.nextJob();
       const job = ++this.jobSeq;
-      slot.busy.set(job, tasks);
-      slot.remaining = tasks.length;
+      slot.jobs.set(job, { tasks });
+      slot.load += tasks.reduce((n, t) => n + t.file.size + 4096, 0);
       const msg: ToWorker = { t: 'job', job, files: tasks.map((t) => t.file) };
       slot.worker.postMessage(msg);
     }
   }
 
   private onMessage(slot: WorkerSlot, msg: ToMain): void {
-    if (msg.t === 'read') {
-      this.onRead(msg.bytes);
-    } else if (msg.t === 'lookup') {
-      this.services.lookup(msg.ids).then(
-        (need) => slot.worker.postMessage({ t: 'reply', req: msg.req, need } satisfies ToWorker),
-        (err) => this.fail(err),
-      );
-    } else if (msg.t === 'deliver') {
-      this.services.deliver(msg.batch).then(
-        () => slot.worker.postMessage({ t: 'reply', req: msg.req } satisfies ToWorker),
-        (err) => this.fail(err),
-      );
-    } else {
-      const tasks = slot.busy.get(msg.job);
-      const task = tasks?.[msg.i];
-      if (!tasks || !task) return;
-      if (msg.result) task.resolve(msg.result);
-      else task.reject(new FileContentError(msg.error?.code ?? 'IO_ERROR', msg.error?.message ?? 'unknown error'));
-      if (--slot.remaining === 0) {
-        slot.busy.delete(msg.job);
+    switch (msg.t) {
+      case 'read':
+        this.onRead(msg.bytes);
+        return;
+      case 'lookup':
+        this.services.lookup(msg.ids).then(
+          (need) =>
+            slot.worker.postMessage({ t: 'reply', req: msg.req, need } satisfies ToWorker, [
+              need.buffer as ArrayBuffer,
+            ]),
+          (err) => this.fail(err),
+        );
+        return;
+      case 'deliver':
+        this.services.deliver(msg.batch).then(
+          () => slot.worker.postMessage({ t: 'reply', req: msg.req } satisfies ToWorker),
+          (err) => this.fail(err),
+        );
+        return;
+      case 'file': {
+        const task = slot.jobs.get(msg.job)?.tasks[msg.i];
+        if (!task) return;
+        slot.load -= task.file.size + 4096;
+        if (msg.result) task.resolve(msg.result);
+        else task.reject(new FileContentError(msg.error?.code ?? 'IO_ERROR', msg.error?.message ?? 'unknown error'));
+        return;
+      }
+      case 'job-done': {
+        if (!slot.jobs.delete(msg.job)) return;
+        if (msg.error) this.fail(new CairnError((msg.error.code as ErrorCode) ?? 'IO_ERROR', msg.error.message));
         this.dispatch();
+        this.settleDrain();
       }
     }
+  }
+
+  /**
+   * Resolves once every queued file is processed and all its blobs are handed to the packer.
+   * Call before flushing the packer: file results arrive before their blobs are delivered.
+   */
+  async drain(): Promise<void> {
+    await this.inlineBusy;
+    await this.inline.finishBatch();
+    if (this.busy()) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.failure) throw this.failure;
+  }
+
+  private busy(): boolean {
+    return !this.failure && (this.queue.length > 0 || this.slots.some((s) => s.jobs.size > 0));
+  }
+
+  private settleDrain(): void {
+    if (this.busy()) return;
+    for (const w of this.drainWaiters.splice(0)) w();
   }
 
   /** Fails every queued and running task (a worker died or a service failed). */
@@ -172,9 +225,10 @@ export class ContentPool {
     this.failure = err;
     for (const t of this.queue.splice(0)) t.reject(err);
     for (const slot of this.slots) {
-      for (const tasks of slot.busy.values()) for (const t of tasks) t.reject(err);
-      slot.busy.clear();
+      for (const job of slot.jobs.values()) for (const t of job.tasks) t.reject(err);
+      slot.jobs.clear();
     }
+    for (const w of this.drainWaiters.splice(0)) w();
   }
 
   /** Stops the workers; pending tasks fail with `reason` (default ABORTED). */

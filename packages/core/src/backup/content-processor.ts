@@ -4,37 +4,39 @@
  * dedup lookup and the packing of sealed blobs are services of the main thread, so this class
  * holds no repository state.
  *
- * Bytes are read straight into the chunker's WebAssembly memory; chunks are hashed and sealed from
- * views of it. Memory is bounded: at most one batch of chunks (≈ {@link FLUSH_BYTES}) is held while
- * waiting for a lookup, and `deliver` applies backpressure.
+ * Bytes are read straight into the chunker's WebAssembly memory; chunks are hashed and compressed
+ * from views of it, and sealed straight into one buffer per batch, which moves to the main thread
+ * without copying. Ids cross threads packed in one array (structured clone would otherwise copy
+ * the whole pool slab behind each small id). Memory is bounded: one batch (≈ {@link FLUSH_BYTES})
+ * waits for its lookup, at most {@link MAX_DELIVERIES} batches wait to be packed.
  */
-import { constants, promises as fsp } from 'node:fs';
+import { type BigIntStats, closeSync, constants, promises as fsp, fstatSync, openSync, readSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { FastCdcChunker } from '../chunking/index.js';
-import type { Compression } from '../compress/index.js';
+import { type Compression, compressionId } from '../compress/index.js';
 import { CairnError, throwIfAborted } from '../errors.js';
-import { type SealedBlob, sealBlob } from '../format/blob.js';
+import { BLOB_ID_LENGTH, type PackedBlob, packBlob, sealedLength, sealPackedInto } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { blake3 } from '../hashing/index.js';
 
-/** One sealed blob inside a {@link SealedBatch}'s buffer. */
-export interface BatchBlob {
-  id: Uint8Array;
-  compression: Compression;
-  rawLength: number;
-  offset: number;
-  length: number;
-}
-
-/** Sealed data blobs packed into one transferable buffer. */
+/**
+ * Sealed data blobs packed for transfer between threads: the sealed bytes back to back in
+ * `buffer`, their ids in `ids` (32 bytes each), and per blob three numbers in `meta`: compression
+ * id, raw length, sealed length (offsets follow from the lengths).
+ */
 export interface SealedBatch {
   buffer: ArrayBuffer;
-  blobs: BatchBlob[];
+  ids: Uint8Array;
+  meta: Uint32Array;
 }
 
 /** What the main thread provides to a processor. */
 export interface ContentServices {
-  /** For each id, true when the blob must be stored (unknown to the repository and to this run). */
-  lookup(ids: Uint8Array[]): Promise<boolean[]>;
+  /**
+   * For ids packed 32 bytes each, one flag per id: 1 when the blob must be stored (unknown to the
+   * repository and to this run), 0 when it is already there or on its way.
+   */
+  lookup(ids: Uint8Array): Promise<Uint8Array>;
   /** Accepts sealed blobs for packing; resolves once accepted (may wait: backpressure). */
   deliver(batch: SealedBatch): Promise<void>;
   /** Bytes read from the source since the last call (progress; at least every {@link READ_REPORT_BYTES}). */
@@ -58,10 +60,6 @@ export interface ContentResult {
   content: string[];
   /** Bytes read. */
   size: number;
-  /** Raw bytes of blobs this file added to the repository. */
-  bytesAdded: number;
-  /** Sealed bytes of those blobs. */
-  bytesStored: number;
   /** True when the file's size or mtime changed while it was read. */
   changed: boolean;
 }
@@ -77,6 +75,8 @@ const FLUSH_BYTES = 8 * 1024 * 1024;
 const FLUSH_COUNT = 512;
 /** Pending chunk bytes that are copied out of chunker memory instead of flushing early. */
 const COPY_LIMIT = 1024 * 1024;
+/** Sealed batches handed over but not yet accepted, at most. */
+const MAX_DELIVERIES = 3;
 
 interface PendingChunk {
   id: Uint8Array;
@@ -90,8 +90,7 @@ export class ContentProcessor {
   private pending: PendingChunk[] = [];
   private pendingBytes = 0;
   private viewBytes = 0;
-  private added = 0;
-  private stored = 0;
+  private deliveries: Promise<void>[] = [];
 
   constructor(
     private readonly settings: ContentSettings,
@@ -100,22 +99,31 @@ export class ContentProcessor {
     this.chunker = new FastCdcChunker(settings.chunker);
   }
 
-  /** Chunks, dedups and stores one file; compares size and mtime before and after reading. */
+  /**
+   * Chunks, dedups and stores one file; compares size and mtime before and after reading.
+   * In a worker thread the file is read with blocking calls: that thread has nothing else to do,
+   * and it keeps file reads out of libuv's small thread pool, which the main thread needs for
+   * walking the tree, the index and writing packs.
+   */
   async processFile(path: string | Uint8Array, expect: FileExpectation, signal?: AbortSignal): Promise<ContentResult> {
+    const file = toPathArg(path);
     // O_NONBLOCK: if the file was replaced by a FIFO since lstat, opening must not hang.
-    const handle = await fsp.open(toPathArg(path), constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      if (!(await handle.stat()).isFile()) {
-        throw new CairnError('INVALID_ARGUMENT', 'no longer a regular file (replaced while the backup ran)');
+    const flags = constants.O_RDONLY | constants.O_NONBLOCK;
+    if (!isMainThread) {
+      const fd = openSync(file, flags);
+      try {
+        if (!fstatSync(fd).isFile()) throw notRegular();
+        const content = await this.run(async (view) => readSync(fd, view, 0, view.length, null), signal);
+        return { ...content, changed: changedSince(fstatSync(fd, { bigint: true }), expect, content.size) };
+      } finally {
+        closeSync(fd);
       }
-      const content = await this.run(async (view) => {
-        const { bytesRead } = await handle.read(view, 0, view.length, null);
-        return bytesRead;
-      }, signal);
-      const after = await handle.stat({ bigint: true });
-      const changed =
-        Number(after.size) !== expect.size || after.mtimeNs !== expect.mtimeNs || content.size !== expect.size;
-      return { ...content, changed };
+    }
+    const handle = await fsp.open(file, flags);
+    try {
+      if (!(await handle.stat()).isFile()) throw notRegular();
+      const content = await this.run(async (view) => (await handle.read(view, 0, view.length, null)).bytesRead, signal);
+      return { ...content, changed: changedSince(await handle.stat({ bigint: true }), expect, content.size) };
     } finally {
       await handle.close();
     }
@@ -139,15 +147,41 @@ export class ContentProcessor {
     return { ...content, changed: false };
   }
 
-  /** Feeds the chunker from `read` until it returns 0; flushes everything before returning. */
+  /**
+   * Looks up and delivers every chunk still pending, and waits until every batch is accepted.
+   * Chunks of several files share one lookup (small files would otherwise cost a round trip
+   * each), so callers run this after a batch of files and before relying on their blobs.
+   */
+  async finishBatch(): Promise<void> {
+    await this.flush();
+    const left = this.deliveries;
+    this.deliveries = [];
+    await Promise.all(left);
+  }
+
+  /** Drops pending chunks and waits out deliveries already handed over (after a failure). */
+  async discard(): Promise<void> {
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.viewBytes = 0;
+    const left = this.deliveries;
+    this.deliveries = [];
+    await Promise.allSettled(left);
+  }
+
+  /**
+   * Feeds the chunker from `read` until it returns 0. The file's chunks may stay pending (see
+   * {@link finishBatch}); chunk views from an earlier file are copied or flushed before the
+   * chunker's memory is reused.
+   */
   private async run(
     read: (view: Uint8Array) => Promise<number>,
     signal: AbortSignal | undefined,
   ): Promise<Omit<ContentResult, 'changed'>> {
     const chunker = this.chunker;
+    if (this.viewBytes > COPY_LIMIT) await this.flush();
+    else this.detachViews();
     chunker.reset();
-    this.added = 0;
-    this.stored = 0;
     const ids: string[] = [];
     let size = 0;
     let unreported = 0;
@@ -177,13 +211,12 @@ export class ContentProcessor {
         if (this.pendingBytes >= FLUSH_BYTES || this.pending.length >= FLUSH_COUNT) await this.flush();
         if (n === 0) break;
       }
-      await this.flush();
-    } finally {
-      this.pending = [];
-      this.pendingBytes = 0;
-      this.viewBytes = 0;
+    } catch (err) {
+      // This file's chunks may be views of memory about to be reused: deliver what is pending.
+      await this.finishBatch().catch(() => {});
+      throw err;
     }
-    return { content: ids, size, bytesAdded: this.added, bytesStored: this.stored };
+    return { content: ids, size };
   }
 
   private detachViews(): void {
@@ -197,46 +230,62 @@ export class ContentProcessor {
     this.viewBytes = 0;
   }
 
-  /** Looks up the pending chunks, seals the new ones into one batch, and delivers it. */
+  /**
+   * Looks up the pending chunks, seals the new ones into one batch, and hands it over without
+   * waiting for it to be packed (at most {@link MAX_DELIVERIES} outstanding).
+   */
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     const chunks = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    const need = await this.services.lookup(chunks.map((c) => c.id));
-    const sealed: SealedBlob[] = [];
+    const packedIds = new Uint8Array(chunks.length * BLOB_ID_LENGTH);
+    chunks.forEach((c, i) => {
+      packedIds.set(c.id, i * BLOB_ID_LENGTH);
+    });
+    const need = await this.services.lookup(packedIds);
+    const fresh: PackedBlob[] = [];
     const seen = new Set<string>();
+    let total = 0;
     for (let i = 0; i < chunks.length; i++) {
       if (!need[i]) continue;
       const c = chunks[i]!;
       const key = toHex(c.id);
       if (seen.has(key)) continue; // the same chunk twice in one batch (e.g. runs of zeros)
       seen.add(key);
-      sealed.push(sealBlob(this.settings.dataKey, 'data', c.id, c.data, this.settings.compression));
-      this.added += c.data.length;
+      const p = packBlob('data', c.id, c.data, this.settings.compression);
+      fresh.push(p);
+      total += sealedLength(p);
     }
-    this.viewBytes = 0;
-    if (sealed.length === 0) return;
-    let total = 0;
-    for (const s of sealed) total += s.sealed.length;
+    this.viewBytes = 0; // every view was consumed: compressed output or stored payload is ours now
+    if (fresh.length === 0) return;
     const buffer = new ArrayBuffer(total);
-    const bytes = new Uint8Array(buffer);
-    const blobs: BatchBlob[] = [];
+    const out = new Uint8Array(buffer);
+    const ids = new Uint8Array(fresh.length * BLOB_ID_LENGTH);
+    const meta = new Uint32Array(fresh.length * 3);
     let off = 0;
-    for (const s of sealed) {
-      bytes.set(s.sealed, off);
-      blobs.push({
-        id: s.id,
-        compression: s.compression,
-        rawLength: s.rawLength,
-        offset: off,
-        length: s.sealed.length,
-      });
-      off += s.sealed.length;
-    }
-    this.stored += total;
-    await this.services.deliver({ buffer, blobs });
+    fresh.forEach((p, j) => {
+      const len = sealPackedInto(this.settings.dataKey, p, out, off);
+      ids.set(p.meta.id, j * BLOB_ID_LENGTH);
+      meta[j * 3] = compressionId(p.meta.compression);
+      meta[j * 3 + 1] = p.meta.rawLength;
+      meta[j * 3 + 2] = len;
+      off += len;
+    });
+    if (this.deliveries.length >= MAX_DELIVERIES) await this.deliveries.shift();
+    const d = this.services.deliver({ buffer, ids, meta });
+    d.catch(() => {}); // observed by the await above or at the end of the run
+    this.deliveries.push(d);
   }
+}
+
+function notRegular(): CairnError {
+  return new CairnError('INVALID_ARGUMENT', 'no longer a regular file (replaced while the backup ran)');
+}
+
+/** True when a file's size or mtime moved while it was read. */
+function changedSince(after: BigIntStats, expect: FileExpectation, read: number): boolean {
+  return Number(after.size) !== expect.size || after.mtimeNs !== expect.mtimeNs || read !== expect.size;
 }
 
 /** Paths travel as raw bytes (names need not be UTF-8); Node takes a Buffer as a path. */

@@ -1,4 +1,4 @@
-/** Messages between the main thread and content workers (structured-clone friendly). */
+/** Messages between the main thread and content workers (structured-clone friendly, ids packed). */
 import type { ContentResult, SealedBatch } from './content-processor.js';
 
 /** A file as sent to a worker. */
@@ -9,10 +9,12 @@ export interface FileTask {
   mtimeNs: string;
 }
 
-export type ToWorker = { t: 'job'; job: number; files: FileTask[] } | { t: 'reply'; req: number; need?: boolean[] };
+export type ToWorker = { t: 'job'; job: number; files: FileTask[] } | { t: 'reply'; req: number; need?: Uint8Array };
 
 export type ToMain =
-  | { t: 'lookup'; req: number; ids: Uint8Array[] }
+  | { t: 'lookup'; req: number; ids: Uint8Array }
   | { t: 'read'; bytes: number }
   | { t: 'deliver'; req: number; batch: SealedBatch }
-  | { t: 'file'; job: number; i: number; result?: ContentResult; error?: { code: string; message: string } };
+  | { t: 'file'; job: number; i: number; result?: ContentResult; error?: { code: string; message: string } }
+  /** Every blob of the job has been handed over and accepted. */
+  | { t: 'job-done'; job: number; error?: { code: string; message: string } };

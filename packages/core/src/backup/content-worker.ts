@@ -21,10 +21,14 @@ function call(msg: ToMain, transfer?: ArrayBuffer[]): Promise<Extract<ToWorker, 
 }
 
 const processor = new ContentProcessor(workerData as ContentSettings, {
-  lookup: async (ids) => (await call({ t: 'lookup', req: ++seq, ids })).need ?? [],
+  lookup: async (ids) => (await call({ t: 'lookup', req: ++seq, ids }, [ids.buffer as ArrayBuffer])).need!,
   read: (bytes) => post({ t: 'read', bytes }),
   deliver: async (batch: SealedBatch) => {
-    await call({ t: 'deliver', req: ++seq, batch }, [batch.buffer]);
+    await call({ t: 'deliver', req: ++seq, batch }, [
+      batch.buffer,
+      batch.ids.buffer as ArrayBuffer,
+      batch.meta.buffer as ArrayBuffer,
+    ]);
   },
 });
 
@@ -46,6 +50,13 @@ port.on('message', (msg: ToWorker) => {
       } catch (err) {
         post({ t: 'file', job: msg.job, i, error: describeError(err) });
       }
+    }
+    try {
+      await processor.finishBatch();
+      post({ t: 'job-done', job: msg.job });
+    } catch (err) {
+      await processor.discard();
+      post({ t: 'job-done', job: msg.job, error: describeError(err) });
     }
   });
 });

@@ -7,9 +7,9 @@
  * registered with the index, so no lookup can miss it in between; memory is bounded by the pack
  * size times the packs open or uploading, because `deliver` waits while uploads are saturated.
  */
-import type { Compression } from '../compress/index.js';
+import { type Compression, compressionFromId } from '../compress/index.js';
 import { throwIfAborted } from '../errors.js';
-import { type BlobType, blobId, type SealedBlob, sealBlob } from '../format/blob.js';
+import { BLOB_ID_LENGTH, type BlobType, blobId, type SealedBlob, sealBlob } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { type FinishedPack, PackWriter } from '../format/pack-writer.js';
 import { encodeTree, MAX_TREE_ENTRIES, type TreeNode } from '../format/tree.js';
@@ -51,20 +51,25 @@ export class Packer {
     } = {},
   ) {}
 
-  /** For each id, true when the repository does not have the blob and nobody is storing it. */
-  async lookup(ids: Uint8Array[]): Promise<boolean[]> {
-    const need = new Array<boolean>(ids.length).fill(false);
+  /**
+   * For ids packed 32 bytes each: one flag per id, 1 when the repository does not have the blob
+   * and nobody in this run is storing it.
+   */
+  async lookup(packed: Uint8Array): Promise<Uint8Array> {
+    const n = packed.length / BLOB_ID_LENGTH;
+    const need = new Uint8Array(n);
     const ask: Uint8Array[] = [];
     const at: number[] = [];
-    ids.forEach((id, i) => {
+    for (let i = 0; i < n; i++) {
+      const id = packed.subarray(i * BLOB_ID_LENGTH, (i + 1) * BLOB_ID_LENGTH);
       if (!this.inFlight.has(toHex(id))) {
         ask.push(id);
         at.push(i);
       }
-    });
+    }
     const found = await this.index.lookup(ask);
     found.forEach((loc, j) => {
-      if (!loc) need[at[j]!] = true;
+      if (!loc) need[at[j]!] = 1;
     });
     return need;
   }
@@ -72,21 +77,24 @@ export class Packer {
   /** Accepts a batch of sealed data blobs from a content processor. */
   async deliver(batch: SealedBatch): Promise<void> {
     const bytes = new Uint8Array(batch.buffer);
-    for (const b of batch.blobs) {
+    let off = 0;
+    for (let i = 0; i < batch.meta.length / 3; i++) {
+      const length = batch.meta[i * 3 + 2]!;
       await this.add({
         type: 'data',
-        id: b.id,
-        compression: b.compression,
-        rawLength: b.rawLength,
-        sealed: bytes.subarray(b.offset, b.offset + b.length),
+        id: batch.ids.subarray(i * BLOB_ID_LENGTH, (i + 1) * BLOB_ID_LENGTH),
+        compression: compressionFromId(batch.meta[i * 3]!),
+        rawLength: batch.meta[i * 3 + 1]!,
+        sealed: bytes.subarray(off, off + length),
       });
+      off += length;
     }
   }
 
   /** Stores a tree (or other main-thread) blob unless the repository already has it; returns its id. */
   async addRaw(type: BlobType, raw: Uint8Array, compression: Compression): Promise<string> {
     const id = blobId(this.repo.keys.idKey, raw);
-    const [need] = await this.lookup([id]);
+    const [need] = await this.lookup(id);
     if (need) await this.add(sealBlob(this.repo.keys.dataKey, type, id, raw, compression));
     return toHex(id);
   }

@@ -52,16 +52,52 @@ const toText = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 const join = (dir: Buffer, name: Uint8Array): Buffer =>
   dir.length === 1 && dir[0] === 0x2f ? Buffer.concat([SLASH, name]) : Buffer.concat([dir, SLASH, name]);
 
-/** True when a file may reuse its parent's content without being read. */
-function sameFile(node: TreeNode, prev: TreeNode | undefined): prev is TreeNode {
+/** Directories walked concurrently at most (beyond that, subdirectories are walked in turn). */
+const MAX_ACTIVE_DIRS = 16;
+/** lstat calls in flight per directory. */
+const LSTAT_PARALLEL = 8;
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return out;
+}
+
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]));
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined) =>
+  a === b || (a !== undefined && b !== undefined && Buffer.compare(a, b) === 0);
+
+/** True when two nodes would encode identically (so a directory of them has the same tree id). */
+function sameNode(a: TreeNode, b: TreeNode | undefined): boolean {
   return (
-    prev !== undefined &&
-    prev.type === 'file' &&
-    prev.size === node.size &&
-    prev.mtimeNs === node.mtimeNs &&
-    prev.ctimeNs === node.ctimeNs &&
-    prev.inode === node.inode &&
-    (prev.content !== undefined || prev.contentLists !== undefined)
+    b !== undefined &&
+    a.type === b.type &&
+    a.mode === b.mode &&
+    a.uid === b.uid &&
+    a.gid === b.gid &&
+    a.user === b.user &&
+    a.group === b.group &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs &&
+    a.inode === b.inode &&
+    a.device === b.device &&
+    a.links === b.links &&
+    a.size === b.size &&
+    a.subtree === b.subtree &&
+    a.rdev === b.rdev &&
+    sameList(a.content, b.content) &&
+    sameList(a.contentLists, b.contentLists) &&
+    sameBytes(a.name, b.name) &&
+    sameBytes(a.target, b.target)
   );
 }
 
@@ -90,6 +126,7 @@ export class TreeBuilder {
   /** Number of unreadable items (the snapshot is partial when > 0). */
   unreadable = 0;
   private readonly slots: Semaphore;
+  private activeDirs = 0;
   private readonly hardlinks = new Map<string, Promise<ContentResult>>();
 
   constructor(private readonly o: TreeBuilderOptions) {
@@ -144,7 +181,8 @@ export class TreeBuilder {
       }
       const prevNode = prev.get(name.toString('hex'));
       if (child.source) {
-        const node = await this.nodeFor(full, name, st, prevNode, st.dev);
+        const reuse = (await this.reusableContent([{ name }], [st], prev)).has(0);
+        const node = await this.nodeFor(full, name, st, prevNode, st.dev, reuse);
         const done = node && 'wait' in node ? await node.wait : node;
         if (done) nodes.push(done);
       } else if (st.isDirectory()) {
@@ -171,37 +209,98 @@ export class TreeBuilder {
     return map;
   }
 
-  /** A real directory: every entry not excluded. */
+  /**
+   * A real directory: every entry not excluded. Entries are stat'ed concurrently; subdirectories
+   * are walked concurrently while the global budget of active directories allows, in the calling
+   * chain otherwise (never waiting on a slot, so nesting cannot deadlock). When every node equals
+   * the parent snapshot's, the parent's tree id is reused without encoding anything.
+   */
   private async saveDir(path: Buffer, prevTree: string | undefined, rootDev: bigint | undefined): Promise<string> {
     throwIfAborted(this.o.signal);
     this.stats.dirs++;
-    let names: Buffer[];
-    try {
-      names = (await fsp.readdir(path, { encoding: 'buffer' })).sort(Buffer.compare);
-    } catch (err) {
-      this.report(toText(path), err);
+    const [listing, prev] = await Promise.all([
+      fsp.readdir(path, { encoding: 'buffer' }).then(
+        (names) => names.sort(Buffer.compare),
+        (err: unknown) => err as Error,
+      ),
+      this.prevEntries(prevTree),
+    ]);
+    if (listing instanceof Error) {
+      this.report(toText(path), listing);
       return this.storeTree([]);
     }
-    const prev = await this.prevEntries(prevTree);
-    const pending: (PendingNode | TreeNode)[] = [];
-    for (const name of names) {
+    const entries = listing
+      .map((name) => ({ name, full: join(path, name) }))
+      .filter((e) => !this.o.exclude(toText(e.full), toText(e.name)));
+    const stats = await mapLimit(entries, LSTAT_PARALLEL, (e) =>
+      fsp.lstat(e.full, { bigint: true }).catch((err: unknown) => err as NodeJS.ErrnoException),
+    );
+    const reusable = await this.reusableContent(entries, stats, prev);
+    const pending: (PendingNode | TreeNode | Promise<TreeNode | undefined>)[] = [];
+    for (const [i, e] of entries.entries()) {
       throwIfAborted(this.o.signal);
-      const full = join(path, name);
-      if (this.o.exclude(toText(full), toText(name))) continue;
-      let st: BigIntStats;
-      try {
-        st = await fsp.lstat(full, { bigint: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted since readdir
-        this.report(toText(full), err);
+      const st = stats[i]!;
+      if (!('ino' in st)) {
+        if (st.code !== 'ENOENT') this.report(toText(e.full), st); // ENOENT: deleted since readdir
         continue;
       }
-      const node = await this.nodeFor(full, name, st, prev.get(name.toString('hex')), rootDev);
+      const prevNode = prev.get(e.name.toString('hex'));
+      if (st.isDirectory() && this.activeDirs < MAX_ACTIVE_DIRS) {
+        this.activeDirs++;
+        const sub = this.nodeFor(e.full, e.name, st, prevNode, rootDev, false).finally(() => {
+          this.activeDirs--;
+        });
+        sub.catch(() => {}); // observed below; never an unhandled rejection meanwhile
+        pending.push(sub as Promise<TreeNode | undefined>);
+        continue;
+      }
+      const node = await this.nodeFor(e.full, e.name, st, prevNode, rootDev, reusable.has(i));
       if (node) pending.push(node);
     }
     const settled = await Promise.all(pending.map((n) => ('wait' in n ? n.wait : n)));
     const nodes = settled.filter((n): n is TreeNode => n !== undefined);
+    if (
+      prevTree &&
+      nodes.length === prev.size &&
+      nodes.every((n) => sameNode(n, prev.get(Buffer.from(n.name).toString('hex'))))
+    ) {
+      return prevTree; // identical directory: identical tree blob, already stored
+    }
     return this.storeTree(nodes);
+  }
+
+  /**
+   * Indexes (into `entries`) of the files that may reuse their parent's content: same size,
+   * mtime, ctime and inode, and every blob still indexed (one batched lookup per directory).
+   */
+  private async reusableContent(
+    entries: { name: Buffer }[],
+    stats: (BigIntStats | NodeJS.ErrnoException)[],
+    prev: Map<string, TreeNode>,
+  ): Promise<Set<number>> {
+    const ok = new Set<number>();
+    if (this.o.kind === 'full' || prev.size === 0) return ok;
+    const candidates: { i: number; ids: string[] }[] = [];
+    for (const [i, e] of entries.entries()) {
+      const st = stats[i]!;
+      if (!('ino' in st) || !st.isFile()) continue;
+      const p = prev.get(e.name.toString('hex'));
+      if (
+        p?.type === 'file' &&
+        p.size === Number(st.size) &&
+        p.mtimeNs === st.mtimeNs &&
+        p.ctimeNs === st.ctimeNs &&
+        p.inode === st.ino &&
+        (p.content !== undefined || p.contentLists !== undefined)
+      ) {
+        candidates.push({ i, ids: p.content ?? p.contentLists ?? [] });
+      }
+    }
+    const all = [...new Set(candidates.flatMap((c) => c.ids))];
+    const found = await this.o.index.lookup(all.map((h) => Buffer.from(h, 'hex')));
+    const missing = new Set(all.filter((_, j) => !found[j]));
+    for (const c of candidates) if (c.ids.every((id) => !missing.has(id))) ok.add(c.i);
+    return ok;
   }
 
   /**
@@ -214,6 +313,7 @@ export class TreeBuilder {
     st: BigIntStats,
     prev: TreeNode | undefined,
     rootDev: bigint | undefined,
+    reuse: boolean,
   ): Promise<PendingNode | TreeNode | undefined> {
     const node = nodeFromStat(name, st);
     switch (node.type) {
@@ -234,17 +334,22 @@ export class TreeBuilder {
         }
         return node;
       case 'file':
-        return this.fileNode(full, node, prev);
+        return this.fileNode(full, node, prev, reuse);
       default:
         return node; // FIFOs, sockets and devices: metadata only, never opened
     }
   }
 
-  private async fileNode(full: Buffer, node: TreeNode, prev: TreeNode | undefined): Promise<PendingNode | TreeNode> {
+  private async fileNode(
+    full: Buffer,
+    node: TreeNode,
+    prev: TreeNode | undefined,
+    reuse: boolean,
+  ): Promise<PendingNode | TreeNode> {
     const path = toText(full);
     const size = node.size ?? 0;
     this.stats.totalBytes += size;
-    if (this.o.kind !== 'full' && sameFile(node, prev) && (await this.stillIndexed(prev))) {
+    if (reuse && prev) {
       if (prev.content) node.content = prev.content;
       if (prev.contentLists) node.contentLists = prev.contentLists;
       this.stats.filesUnchanged++;
@@ -303,14 +408,6 @@ export class TreeBuilder {
     });
     if (key) this.hardlinks.set(key, run);
     return run;
-  }
-
-  /** True when every blob a reused content list names is still in the index. */
-  private async stillIndexed(prev: TreeNode): Promise<boolean> {
-    const ids = prev.content ?? prev.contentLists ?? [];
-    if (ids.length === 0) return true;
-    const found = await this.o.index.lookup(ids.map((h) => Buffer.from(h, 'hex')));
-    return found.every((l) => l !== undefined);
   }
 
   /** Sets a file node's content ids, moving them to content-list blobs for very large files. */

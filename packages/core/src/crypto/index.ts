@@ -30,4 +30,5 @@ export {
   XCHACHA_TAG_LENGTH,
   xchacha20poly1305Open,
   xchacha20poly1305Seal,
+  xchacha20poly1305SealInto,
 } from './xchacha20poly1305.js';

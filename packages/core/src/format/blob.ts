@@ -8,8 +8,10 @@
  * a blob re-hashes the raw bytes and compares the id, so a restore never returns bytes that are not
  * exactly what was backed up.
  */
+
+import { randomFillSync } from 'node:crypto';
 import { type Compression, compressBlob, compressionId, decompressBlob } from '../compress/index.js';
-import { randomNonce, xchacha20poly1305Open, xchacha20poly1305Seal } from '../crypto/index.js';
+import { XCHACHA_NONCE_LENGTH, xchacha20poly1305Open, xchacha20poly1305SealInto } from '../crypto/index.js';
 import { CairnError } from '../errors.js';
 import { blake3 } from '../hashing/index.js';
 import { ByteWriter, bytesEqual, toHex } from './bytes.js';
@@ -83,17 +85,44 @@ export function sealBlob(
   raw: Uint8Array,
   compression: Compression,
 ): SealedBlob {
+  const packed = packBlob(type, id, raw, compression);
+  const sealed = new Uint8Array(sealedLength(packed));
+  sealPackedInto(dataKey, packed, sealed, 0);
+  return { ...packed.meta, sealed };
+}
+
+/** A blob compressed but not yet sealed: what {@link sealPackedInto} needs. */
+export interface PackedBlob {
+  meta: BlobMeta;
+  /** The compressed (or raw) payload to seal. */
+  payload: Uint8Array;
+}
+
+/** Compresses a blob when that shrinks it (first half of {@link sealBlob}). */
+export function packBlob(type: BlobType, id: Uint8Array, raw: Uint8Array, compression: Compression): PackedBlob {
   if (raw.length > MAX_BLOB_RAW_LENGTH) {
     throw new CairnError('INVALID_ARGUMENT', `blob of ${raw.length} bytes exceeds ${MAX_BLOB_RAW_LENGTH}`);
   }
   const packed = compressBlob(raw, compression);
-  const meta: BlobMeta = { type, id, compression: packed.compression, rawLength: raw.length };
-  const nonce = randomNonce();
-  const ct = xchacha20poly1305Seal(dataKey, nonce, packed.data, blobAad(meta));
-  const sealed = new Uint8Array(nonce.length + ct.length);
-  sealed.set(nonce, 0);
-  sealed.set(ct, nonce.length);
-  return { ...meta, sealed };
+  return { meta: { type, id, compression: packed.compression, rawLength: raw.length }, payload: packed.data };
+}
+
+/** Bytes the sealed form of a packed blob takes. */
+export function sealedLength(packed: PackedBlob): number {
+  return packed.payload.length + BLOB_OVERHEAD;
+}
+
+/**
+ * Seals a packed blob (nonce ‖ ciphertext ‖ tag) into `out` at `offset`, with a fresh random
+ * nonce; returns the bytes written ({@link sealedLength}). Second half of {@link sealBlob}.
+ */
+export function sealPackedInto(dataKey: Uint8Array, packed: PackedBlob, out: Uint8Array, offset: number): number {
+  const nonce = out.subarray(offset, offset + XCHACHA_NONCE_LENGTH);
+  randomFillSync(nonce);
+  return (
+    XCHACHA_NONCE_LENGTH +
+    xchacha20poly1305SealInto(dataKey, nonce, packed.payload, blobAad(packed.meta), out, offset + XCHACHA_NONCE_LENGTH)
+  );
 }
 
 /** Computes the id and seals raw bytes in one step. */

@@ -38,6 +38,7 @@ import {
 } from './keys.js';
 import { acquireLock, type RepositoryLock } from './lock.js';
 import { CONFIG_NAME, KEYS_PREFIX, packName } from './names.js';
+import { PackCache } from './pack-cache.js';
 import { type IndexSyncProgress, RepoIndex } from './repo-index.js';
 
 /** Options of {@link Repository.init}. */
@@ -66,6 +67,7 @@ const TREE_CACHE_ENTRIES = 256;
 export class Repository {
   private indexPromise: Promise<RepoIndex> | undefined;
   private readonly treeCache = new Map<string, Tree>();
+  private readonly packCache: PackCache;
 
   private constructor(
     readonly store: Store,
@@ -76,7 +78,9 @@ export class Repository {
     readonly keyId: string,
     private readonly cacheRoot: string,
     private readonly onIndexProgress?: (p: IndexSyncProgress) => void,
-  ) {}
+  ) {
+    this.packCache = new PackCache(store);
+  }
 
   /** The repository's id (hex). */
   get id(): string {
@@ -182,10 +186,12 @@ export class Repository {
     return this.readBlobAt(loc, signal);
   }
 
-  /** Reads a blob at a known location. */
+  /** Reads a blob at a known location (tree blobs through a cache of whole tree packs). */
   async readBlobAt(loc: BlobLocation, signal?: AbortSignal): Promise<Uint8Array> {
     const name = packName(loc.packId);
-    const sealed = await this.store.get(name, { offset: loc.offset, length: loc.length, signal });
+    const sealed =
+      (loc.type === 'tree' ? await this.packCache.read(loc.packId, loc.offset, loc.length, signal) : undefined) ??
+      (await this.store.get(name, { offset: loc.offset, length: loc.length, signal }));
     if (sealed.length !== loc.length) {
       throw new CairnError('CORRUPT_DATA', `${name} is shorter than the index says (blob ${toHex(loc.id)})`, {
         details: { packId: loc.packId, blobId: toHex(loc.id) },
@@ -260,6 +266,7 @@ export class Repository {
 
   /** Closes the index cache. The store stays open (the caller owns it). */
   async close(): Promise<void> {
+    this.packCache.clear();
     const index = this.indexPromise;
     this.indexPromise = undefined;
     if (index) await (await index.catch(() => undefined))?.close();

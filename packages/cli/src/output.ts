@@ -30,6 +30,11 @@ export class Output {
     return this.options.json;
   }
 
+  /** True when progress events are shown (a bar on a terminal, or JSON lines). */
+  get showsProgress(): boolean {
+    return this.options.json || (this.options.progress && !this.options.quiet && this.isTTY);
+  }
+
   /** A line of human output (suppressed by --json and --quiet). */
   info(line: string): void {
     if (this.options.json || this.options.quiet) return;

@@ -92,6 +92,8 @@ const backup: Command = {
       excludeFiles: list(args, 'exclude-file'),
       oneFileSystem: flag(args, 'one-file-system'),
       ...(threads !== undefined ? { threads: Number(threads) } : {}),
+      // Totals (for a percentage and an ETA) cost a second walk: only when progress is shown.
+      scan: ctx.out.showsProgress,
       signal: ctx.signal,
       onEvent: (e) => ctx.out.event(e),
     });

@@ -61,6 +61,11 @@ export interface BackupOptions {
   parent?: string;
   /** Worker threads for content (default: one per core; 0 = main thread only). */
   threads?: number;
+  /**
+   * Count the files and bytes to back up alongside the backup, so progress events carry totals
+   * and an ETA (default true). Costs a second walk of the tree: turn off when nobody shows progress.
+   */
+  scan?: boolean;
   signal?: AbortSignal;
   /** Receives start, progress, error and summary events. */
   onEvent?: EventHandler;
@@ -174,10 +179,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       ...(signal ? { signal } : {}),
     });
 
-    let rootTree: string;
-    if (options.stream) {
-      rootTree = await backupStream(repo, builder, pool, packer, options.stream, progress, signal);
-    } else {
+    const startScan = () =>
       scanTotals(paths, exclude, !!options.oneFileSystem, signal, (t) => {
         progress.filesTotal = t.files;
         progress.bytesTotal = t.bytes;
@@ -188,6 +190,11 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
           progress.totalsFinal = true;
         })
         .catch(() => {});
+    let rootTree: string;
+    if (options.stream) {
+      rootTree = await backupStream(repo, builder, pool, packer, options.stream, progress, signal);
+    } else {
+      if (options.scan !== false) startScan();
       rootTree = await builder.buildRoot(paths, parent?.tree);
     }
     await pool.drain(); // every blob handed to the packer

@@ -71,12 +71,12 @@ export interface FileExpectation {
 }
 
 /** Chunks held before a lookup round trip. */
-const FLUSH_BYTES = 8 * 1024 * 1024;
+const FLUSH_BYTES = 2 * 1024 * 1024;
 const FLUSH_COUNT = 512;
 /** Pending chunk bytes that are copied out of chunker memory instead of flushing early. */
 const COPY_LIMIT = 1024 * 1024;
 /** Sealed batches handed over but not yet accepted, at most. */
-const MAX_DELIVERIES = 3;
+const MAX_DELIVERIES = 2;
 
 interface PendingChunk {
   id: Uint8Array;
@@ -96,7 +96,8 @@ export class ContentProcessor {
     private readonly settings: ContentSettings,
     private readonly services: ContentServices,
   ) {
-    this.chunker = new FastCdcChunker(settings.chunker);
+    // A buffer of one maximum chunk plus 1 MiB: reads stay large, memory small.
+    this.chunker = new FastCdcChunker({ ...settings.chunker, bufferSize: settings.chunker.max + 1024 * 1024 });
   }
 
   /**

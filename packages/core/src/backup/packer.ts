@@ -140,7 +140,7 @@ export class Packer {
 
   /** Stores a finished pack in the background, waiting first while too many are in flight. */
   private async upload(pack: FinishedPack): Promise<void> {
-    const limit = this.options.uploadConcurrency ?? 2;
+    const limit = this.options.uploadConcurrency ?? 1;
     while (this.uploads.size >= limit) {
       await Promise.race(this.uploads);
       if (this.failure) throw this.failure;

@@ -1,14 +1,18 @@
 /**
- * Assembles sealed blobs into a pack. The writer keeps the pack's parts (bounded by the target pack
- * size the caller enforces), hashes them incrementally, and on `finish` appends the sealed header
- * and trailer. The pack id is the plain BLAKE3-256 of every byte of the pack, so anyone can check a
- * pack's integrity without keys.
+ * Assembles sealed blobs into a pack. The writer copies each blob into blocks it owns (so the
+ * buffers blobs arrive in can be freed at once: memory is the pack itself, bounded by the target
+ * pack size the caller enforces), hashes the bytes as they come, and on `finish` appends the sealed
+ * header and trailer. The pack id is the plain BLAKE3-256 of every byte of the pack, so anyone can
+ * check a pack's integrity without keys.
  */
 import { CairnError } from '../errors.js';
 import { createBlake3 } from '../hashing/index.js';
 import type { SealedBlob } from './blob.js';
 import { toHex } from './bytes.js';
 import { encodePackTail, type PackEntry } from './pack-header.js';
+
+/** Size of the blocks a pack is assembled in. */
+const BLOCK_SIZE = 1024 * 1024;
 
 /** A complete pack, ready to be stored under `data/<id[0..2]>/<id>`. */
 export interface FinishedPack {
@@ -26,6 +30,8 @@ export interface FinishedPack {
 /** Appends sealed blobs; call `finish` once. */
 export class PackWriter {
   private readonly parts: Uint8Array[] = [];
+  private block: Uint8Array | undefined;
+  private blockUsed = 0;
   private readonly entries: PackEntry[] = [];
   private readonly hasher = createBlake3();
   private offset = 0;
@@ -54,11 +60,27 @@ export class PackWriter {
       offset: this.offset,
       length: blob.sealed.length,
     };
-    this.parts.push(blob.sealed);
-    this.hasher.update(blob.sealed);
+    this.append(blob.sealed);
     this.entries.push(entry);
     this.offset += blob.sealed.length;
     return entry;
+  }
+
+  /** Copies bytes to the end of the pack's blocks and hashes them. */
+  private append(bytes: Uint8Array): void {
+    this.hasher.update(bytes);
+    let done = 0;
+    while (done < bytes.length) {
+      if (!this.block || this.blockUsed === this.block.length) {
+        if (this.block) this.parts.push(this.block);
+        this.block = new Uint8Array(BLOCK_SIZE);
+        this.blockUsed = 0;
+      }
+      const n = Math.min(this.block.length - this.blockUsed, bytes.length - done);
+      this.block.set(bytes.subarray(done, done + n), this.blockUsed);
+      this.blockUsed += n;
+      done += n;
+    }
   }
 
   /** Seals the header, appends the trailer and returns the finished pack. */
@@ -66,6 +88,8 @@ export class PackWriter {
     if (this.finished) throw new CairnError('INVALID_ARGUMENT', 'pack already finished');
     this.finished = true;
     const tail = encodePackTail(this.dataKey, this.entries);
+    if (this.block) this.parts.push(this.block.subarray(0, this.blockUsed));
+    this.block = undefined;
     this.parts.push(tail);
     this.hasher.update(tail);
     const id = this.hasher.digest();

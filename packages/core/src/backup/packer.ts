@@ -17,8 +17,11 @@ import type { RepoIndex } from '../repo/repo-index.js';
 import type { Repository } from '../repo/repository.js';
 import type { SealedBatch } from './content-processor.js';
 
-/** Packs stored between index checkpoints, at most. */
-const CHECKPOINT_PACKS = 8;
+/**
+ * Packs stored between index checkpoints, at most: every pack, so a killed backup leaves at most
+ * the packs in flight unindexed (the session's small segments are merged when it ends).
+ */
+const CHECKPOINT_PACKS = 1;
 /** Time between index checkpoints, at most (ms). */
 const CHECKPOINT_MS = 30_000;
 

@@ -71,7 +71,7 @@ export class ContentPool {
    * @param onRead called with the bytes read (for progress)
    */
   constructor(
-    settings: ContentSettings,
+    private readonly settings: ContentSettings,
     private readonly services: ContentServices,
     threads = defaultThreads(),
     private readonly onRead: (bytes: number) => void = () => {},
@@ -81,10 +81,17 @@ export class ContentPool {
       deliver: (batch) => services.deliver(batch),
       read: (bytes) => this.onRead(bytes),
     });
-    const script = threads > 0 ? workerScript() : undefined;
-    if (!script) return;
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(script, { workerData: settings });
+    this.script = threads > 0 ? workerScript() : undefined;
+    this.threadCount = this.script ? threads : 0;
+  }
+
+  private readonly script: string | undefined;
+  private readonly threadCount: number;
+
+  /** Starts the workers on first use: a backup of unchanged files never needs them. */
+  private startWorkers(settings: ContentSettings): void {
+    for (let i = 0; i < this.threadCount; i++) {
+      const worker = new Worker(this.script!, { workerData: settings });
       const slot: WorkerSlot = { worker, jobs: new Map(), load: 0 };
       worker.on('message', (msg: ToMain) => this.onMessage(slot, msg));
       worker.on('error', (err) => this.fail(err));
@@ -95,19 +102,20 @@ export class ContentPool {
     }
   }
 
-  /** Number of worker threads in use (0 = inline). */
+  /** Number of worker threads used (0 = inline). */
   get threads(): number {
-    return this.slots.length;
+    return this.threadCount;
   }
 
   /** Queues one file; resolves with its content ids. */
   processFile(path: Uint8Array, expect: FileExpectation): Promise<ContentResult> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.slots.length === 0) {
+    if (this.threadCount === 0) {
       const run = this.inlineBusy.then(() => this.inline.processFile(path, expect));
       this.inlineBusy = run.catch(() => {});
       return run;
     }
+    if (this.slots.length === 0) this.startWorkers(this.settings);
     return new Promise((resolve, reject) => {
       // A copy: small Buffers are views of an 8 KiB pool slab, which postMessage would copy whole.
       const own = new Uint8Array(path);

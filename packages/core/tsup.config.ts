@@ -1,8 +1,14 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // The content worker is its own entry: worker threads load it by path next to the main bundle.
-  entry: { index: 'src/index.ts', testing: 'src/testing.ts', 'content-worker': 'src/backup/content-worker.ts' },
+  // The content and restore workers are their own entries: worker threads load them by path next
+  // to the main bundle.
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing.ts',
+    'content-worker': 'src/backup/content-worker.ts',
+    'restore-worker': 'src/restore/restore-worker.ts',
+  },
   format: ['esm', 'cjs'],
   dts: { entry: { index: 'src/index.ts', testing: 'src/testing.ts' } },
   sourcemap: true,

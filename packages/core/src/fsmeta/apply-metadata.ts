@@ -3,6 +3,7 @@
  * name exists here, else by number), permissions, and modification time with the best precision
  * Node offers (microseconds). Symlinks get owner and times without following them.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { TreeNode } from '../format/tree.js';
 import { gidForName, uidForName } from './owner-names.js';
@@ -44,4 +45,16 @@ export async function applyFileMetadata(handle: fsp.FileHandle, node: TreeNode):
   await handle.chmod(node.mode);
   const t = nsToSeconds(node.mtimeNs);
   await handle.utimes(t, t);
+}
+
+/** {@link applyMetadata}, synchronously (directories at the end of a restore: one call per step). */
+export function applyMetadataSync(path: Buffer, node: TreeNode): void {
+  if (isRoot()) {
+    const { uid, gid } = ownerFor(node);
+    fs.lchownSync(path, uid, gid);
+  }
+  if (node.type !== 'symlink') fs.chmodSync(path, node.mode);
+  const t = nsToSeconds(node.mtimeNs);
+  if (node.type === 'symlink') fs.lutimesSync(path, t, t);
+  else fs.utimesSync(path, t, t);
 }

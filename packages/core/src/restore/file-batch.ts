@@ -1,26 +1,35 @@
 /**
- * Restores the contents of a batch of files: looks up every blob, plans reads per pack sorted by
- * offset (merging nearby blobs into one range read), reads several packs at once, authenticates and
- * re-hashes every blob, and writes it at each position that needs it. Files are written under a
- * temporary name beside the final one and renamed into place only when complete, with metadata set;
- * so an interrupted restore never leaves a truncated file under its real name. Blobs of zeros are
- * not written, which keeps sparse files sparse.
+ * Restores the contents of files, fed in batches while the snapshot is walked: looks up every
+ * blob, plans reads per pack sorted by offset (merging nearby blobs into one range read), reads
+ * several ranges at once (bounded in bytes), and hands each range with the places its blobs go to
+ * the writers (writer.ts, on worker threads), which authenticate and re-hash every blob and write
+ * it at each position that needs it. Batches overlap: the walk goes on while earlier batches are
+ * written, up to a bound on queued work.
  *
- * A file whose final name already holds exactly the snapshot's content (an earlier, interrupted run)
- * is verified and skipped.
+ * Files are written under a temporary name beside the final one and renamed into place only when
+ * complete, with metadata set; so an interrupted restore never leaves a truncated file under its
+ * real name. A file whose blobs all come in one range is created, written and finished by the job
+ * of that range; a file spread over several ranges is created (truncated) here first, written by
+ * each range's job, and finished by a last job once every part is in. Blobs of zeros are not
+ * written, which keeps sparse files sparse.
+ *
+ * Unless the target was empty when the restore started, a file whose final name already holds
+ * exactly the snapshot's content (an earlier, interrupted run) is verified and skipped, and any
+ * other occupant is a conflict unless overwriting.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { CairnError, throwIfAborted } from '../errors.js';
-import { blobId, openBlob } from '../format/blob.js';
-import { bytesEqual, toHex } from '../format/bytes.js';
+import { CairnError, type ErrorCode } from '../errors.js';
+import { blobId } from '../format/blob.js';
+import { bytesEqual } from '../format/bytes.js';
 import type { TreeNode } from '../format/tree.js';
-import { applyFileMetadata } from '../fsmeta/apply-metadata.js';
-import { blake3 } from '../hashing/index.js';
+import { applyFileMetadata, nsToSeconds, ownerFor } from '../fsmeta/apply-metadata.js';
 import type { BlobLocation } from '../index/blob-location.js';
 import { packName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
 import { occupant } from './target-dir.js';
+import { tempName, type WireBlob, type WireFile, type WireJob, type WireResult } from './writer.js';
+import type { WriterPool } from './writer-pool.js';
 
 /** One file to restore. */
 export interface FileJob {
@@ -40,59 +49,88 @@ export interface FileOutcome {
   error?: CairnError;
 }
 
+interface FileState {
+  id: number;
+  job: FileJob;
+  size: number;
+  /** Spread over several ranges: created here, finished by a job of its own. */
+  multi: boolean;
+  /** Jobs still to report on this file. */
+  parts: number;
+  finishing: boolean;
+  error?: CairnError;
+}
+
 interface Target {
   file: FileState;
   offset: number;
 }
 
-interface FileState {
-  job: FileJob;
-  temp: Buffer;
-  size: number;
-  remaining: number;
-  handle?: fsp.FileHandle;
-  opening?: Promise<fsp.FileHandle>;
-  error?: CairnError;
-  written: number;
+interface Work {
+  packId?: string;
+  start: number;
+  end: number;
+  blobs: { loc: BlobLocation; targets: Target[] }[];
+  /** Files to create or finish without reading anything. */
+  files?: FileState[];
 }
 
 /** Largest gap between two needed blobs that is read through rather than split into two reads. */
 const MERGE_GAP = 1024 * 1024;
-/** Largest single range read. */
-const MAX_RANGE = 64 * 1024 * 1024;
+/** Largest single range read (one blob larger than this is read alone). */
+const MAX_RANGE = 4 * 1024 * 1024;
+/**
+ * Places written by one job at most: a range of many small files is split, so that jobs stay
+ * short (a file costs more than its bytes) and spread evenly over the writers.
+ */
+const MAX_TARGETS = 128;
+/** Bytes read or being written at once (bounds memory). */
+const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
+/** Planned bytes waiting to be read beyond which `add` waits. */
+const QUEUED_BYTES = 64 * 1024 * 1024;
+const QUEUED_WORK = 64;
+/** Files checked at once against what a non-empty target already holds. */
+const PRECHECKS = 8;
+/** Weight of one file in a job, for balancing jobs between writers. */
+const FILE_WEIGHT = 16 * 1024;
 
-function tempName(path: Buffer): Buffer {
-  const slash = path.lastIndexOf(0x2f);
-  const name = path.subarray(slash + 1);
-  return Buffer.concat([
-    path.subarray(0, slash + 1),
-    Buffer.from(`.cairn-restore-${toHex(blake3(name)).slice(0, 16)}`),
-  ]);
-}
-
-function isZero(b: Uint8Array): boolean {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  for (let off = 0; off < buf.length; off += ZERO.length) {
-    const part = buf.subarray(off, Math.min(buf.length, off + ZERO.length));
-    if (!part.equals(ZERO.subarray(0, part.length))) return false;
-  }
-  return true;
-}
-const ZERO = Buffer.alloc(64 * 1024);
+const isRoot = () => process.getuid?.() === 0;
 
 export class FileBatchRestorer {
+  private readonly queue: Work[] = [];
+  private queuedBytes = 0;
+  private reading = 0;
+  private inFlight = 0;
+  private running = 0;
+  private finishing = 0;
+  private fatal: CairnError | undefined;
+  private nextId = 0;
+  private nextJob = 0;
+  private readonly multi = new Map<number, FileState>();
+  private waiters: (() => void)[] = [];
+  private readonly chown = isRoot();
+
   constructor(
     private readonly repo: Repository,
+    private readonly pool: WriterPool,
     private readonly options: {
       overwrite: boolean;
+      /** The target was empty at the start: no occupant can be there but our own entries. */
+      fresh: boolean;
+      /** Range reads at once. */
       concurrency: number;
       signal?: AbortSignal;
       onBytes: (n: number) => void;
+      onOutcome: (o: FileOutcome) => void;
     },
   ) {}
 
-  /** Restores a batch; never throws for file-level problems (they are in the outcomes). */
-  async restore(jobs: FileJob[]): Promise<FileOutcome[]> {
+  /**
+   * Plans a batch and queues its reads; resolves once the queue has room for more. Per-file
+   * problems become outcomes; throws only when the restore must stop (NO_SPACE, ABORTED).
+   */
+  async add(jobs: FileJob[]): Promise<void> {
+    this.check();
     const index = await this.repo.index(this.options.signal);
     const unique = [...new Set(jobs.flatMap((j) => j.ids))];
     const found = await index.lookup(unique.map((h) => Buffer.from(h, 'hex')));
@@ -102,34 +140,64 @@ export class FileBatchRestorer {
       if (loc) where.set(id, loc);
     });
 
-    const outcomes: FileOutcome[] = [];
     const byPack = new Map<string, Map<string, { loc: BlobLocation; targets: Target[] }>>();
+    const empty: FileState[] = [];
     const states: FileState[] = [];
+    // Unless the target was empty, what is already there decides: complete files (an earlier
+    // run) are verified and skipped, anything else is a conflict unless overwriting. Checked a
+    // few files at a time.
+    const verdict = new Map<FileJob, 'write' | 'skip' | CairnError>();
+    if (!this.options.fresh) {
+      const pending = jobs.filter((j) => j.ids.every((id) => where.has(id)));
+      for (let i = 0; i < pending.length; i += PRECHECKS) {
+        await Promise.all(
+          pending.slice(i, i + PRECHECKS).map(async (job) => {
+            const locs = job.ids.map((id) => where.get(id)!);
+            const size = locs.reduce((n, l) => n + l.rawLength, 0);
+            try {
+              if (await this.alreadyComplete(job, locs, size)) verdict.set(job, 'skip');
+              else if ((await occupant(job.path)) && !this.options.overwrite) {
+                verdict.set(
+                  job,
+                  new CairnError(
+                    'RESTORE_CONFLICT',
+                    `${job.path.toString()} exists with other content (use --overwrite)`,
+                  ),
+                );
+              }
+            } catch (err) {
+              verdict.set(job, asCairn(err));
+            }
+          }),
+        );
+      }
+    }
     for (const job of jobs) {
       const missing = job.ids.find((id) => !where.has(id));
       if (missing) {
-        outcomes.push(failed(job, new CairnError('NOT_FOUND', `blob ${missing} is missing from the repository`)));
+        this.options.onOutcome(
+          failed(job, new CairnError('NOT_FOUND', `blob ${missing} is missing from the repository`)),
+        );
         continue;
       }
       const locs = job.ids.map((id) => where.get(id)!);
       const size = locs.reduce((n, l) => n + l.rawLength, 0);
-      if (await this.alreadyComplete(job, locs, size)) {
-        outcomes.push({ job, status: 'skipped', bytes: size });
+      const v = verdict.get(job);
+      if (v === 'skip') {
         this.options.onBytes(size);
+        this.options.onOutcome({ job, status: 'skipped', bytes: size });
         continue;
       }
-      const existing = await occupant(job.path);
-      if (existing && !this.options.overwrite) {
-        outcomes.push(
-          failed(
-            job,
-            new CairnError('RESTORE_CONFLICT', `${job.path.toString()} exists with other content (use --overwrite)`),
-          ),
-        );
+      if (v instanceof CairnError) {
+        this.options.onOutcome(failed(job, v));
         continue;
       }
-      const state: FileState = { job, temp: tempName(job.path), size, remaining: locs.length, written: 0 };
+      const state: FileState = { id: this.nextId++, job, size, multi: false, parts: 0, finishing: false };
       states.push(state);
+      if (locs.length === 0) {
+        empty.push(state);
+        continue;
+      }
       let offset = 0;
       for (const loc of locs) {
         let pack = byPack.get(loc.packId);
@@ -137,7 +205,7 @@ export class FileBatchRestorer {
           pack = new Map();
           byPack.set(loc.packId, pack);
         }
-        const key = toHex(loc.id);
+        const key = Buffer.from(loc.id).toString('hex');
         let entry = pack.get(key);
         if (!entry) {
           entry = { loc, targets: [] };
@@ -148,30 +216,283 @@ export class FileBatchRestorer {
       }
     }
 
-    // Files without content (empty) are complete at once.
-    for (const s of states) if (s.remaining === 0) await this.finish(s);
-
-    const packs = [...byPack.entries()];
-    let next = 0;
-    const worker = async () => {
-      while (next < packs.length) {
-        const [packId, blobs] = packs[next++]!;
-        throwIfAborted(this.options.signal);
-        await this.restorePack(packId, [...blobs.values()]);
+    const work: Work[] = [];
+    for (const [packId, blobs] of byPack) {
+      const sorted = [...blobs.values()].sort((a, b) => a.loc.offset - b.loc.offset);
+      let cur: Work | undefined;
+      let targets = 0;
+      for (const b of sorted) {
+        const end = b.loc.offset + b.loc.length;
+        if (
+          cur &&
+          b.loc.offset - cur.end <= MERGE_GAP &&
+          end - cur.start <= MAX_RANGE &&
+          targets + b.targets.length <= MAX_TARGETS
+        ) {
+          cur.end = Math.max(cur.end, end);
+          cur.blobs.push(b);
+          targets += b.targets.length;
+        } else {
+          cur = { packId, start: b.loc.offset, end, blobs: [b] };
+          targets = b.targets.length;
+          work.push(cur);
+        }
       }
-    };
-    try {
-      await Promise.all(Array.from({ length: Math.min(this.options.concurrency, packs.length) }, worker));
-    } finally {
-      for (const s of states) {
-        if (s.remaining > 0 || s.error) await this.abandon(s);
+    }
+    // Count the jobs each file appears in; files in several are created here, truncated.
+    const lastWork = new Map<FileState, Work>();
+    for (const w of work) {
+      for (const b of w.blobs) {
+        for (const t of b.targets) {
+          if (lastWork.get(t.file) !== w) {
+            lastWork.set(t.file, w);
+            t.file.parts++;
+          }
+        }
       }
     }
     for (const s of states) {
-      if (s.error) outcomes.push({ job: s.job, status: 'failed', bytes: 0, error: s.error });
-      else outcomes.push({ job: s.job, status: 'restored', bytes: s.size });
+      if (s.parts <= 1) continue;
+      s.multi = true;
+      this.multi.set(s.id, s);
+      try {
+        const fd = openSync(
+          tempName(s.job.path),
+          constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+          0o600,
+        );
+        closeSync(fd);
+      } catch (err) {
+        const e = asCairn(err);
+        if (e.code === 'NO_SPACE') throw this.stop(e);
+        s.error = e;
+      }
     }
-    return outcomes;
+    if (empty.length > 0) work.push({ start: 0, end: 0, blobs: [], files: empty });
+    for (const s of empty) s.parts = 1;
+    for (const w of work) {
+      this.queue.push(w);
+      this.queuedBytes += w.end - w.start;
+    }
+    this.pump();
+    while (!this.fatal && (this.queuedBytes > QUEUED_BYTES || this.queue.length > QUEUED_WORK)) await this.changed();
+    this.check();
+  }
+
+  /** Waits until every queued file is done; throws if the restore had to stop. */
+  async finish(): Promise<void> {
+    while (this.queue.length > 0 || this.reading > 0 || this.running > 0 || this.finishing > 0) {
+      if (this.fatal && this.reading === 0 && this.running === 0 && this.finishing === 0) break;
+      await this.changed();
+    }
+    if (this.fatal) {
+      this.queue.length = 0;
+      // Files spread over several jobs that did not complete: remove their temporaries.
+      await Promise.all([...this.multi.values()].map((s) => fsp.unlink(tempName(s.job.path)).catch(() => {})));
+      this.multi.clear();
+      throw this.fatal;
+    }
+  }
+
+  /** Stops after an error elsewhere: waits for what is running, removes temporaries. */
+  async cancel(err: CairnError): Promise<void> {
+    this.stop(err);
+    await this.finish().catch(() => {});
+  }
+
+  private check(): void {
+    if (!this.fatal && this.options.signal?.aborted) this.stop(new CairnError('ABORTED', 'operation was cancelled'));
+    if (this.fatal) throw this.fatal;
+  }
+
+  private stop(err: CairnError): CairnError {
+    this.fatal ??= err;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.notify();
+    return this.fatal;
+  }
+
+  private changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private pump(): void {
+    if (!this.fatal && this.options.signal?.aborted) this.stop(new CairnError('ABORTED', 'operation was cancelled'));
+    while (!this.fatal && this.queue.length > 0) {
+      const w = this.queue[0]!;
+      const size = w.end - w.start;
+      if (w.packId !== undefined) {
+        if (this.reading >= this.options.concurrency) return;
+        if (this.inFlight > 0 && this.inFlight + size > IN_FLIGHT_BYTES) return;
+      }
+      this.queue.shift();
+      this.queuedBytes -= size;
+      this.inFlight += size;
+      this.start(w, size);
+    }
+  }
+
+  private start(w: Work, size: number): void {
+    if (w.packId === undefined) {
+      this.dispatch(w, undefined, size);
+      return;
+    }
+    this.reading++;
+    this.repo.store
+      .get(packName(w.packId), {
+        offset: w.start,
+        length: size,
+        ...(this.options.signal ? { signal: this.options.signal } : {}),
+      })
+      .then(
+        (buf) => {
+          this.reading--;
+          if (buf.length !== size) {
+            throw new CairnError('CORRUPT_DATA', `pack ${w.packId} is shorter than the index says`);
+          }
+          this.dispatch(w, buf, size);
+        },
+        (err) => {
+          this.reading--;
+          throw err;
+        },
+      )
+      .catch((err) => {
+        this.inFlight -= size;
+        const e = asCairn(err, w.packId);
+        if (e.code === 'ABORTED' || e.code === 'NO_SPACE') this.stop(e);
+        else this.settle(w, { n: -1, bytes: 0, files: [] }, e);
+        this.pump();
+        this.notify();
+      });
+  }
+
+  /** Sends one job to a writer. */
+  private dispatch(w: Work, buf: Uint8Array | undefined, size: number): void {
+    const files: WireFile[] = [];
+    const slot = new Map<FileState, number>();
+    const wire = (s: FileState, finishOnly: boolean): number => {
+      let k = slot.get(s);
+      if (k === undefined) {
+        k = files.length;
+        slot.set(s, k);
+        const node = s.job.node;
+        const { uid, gid } = this.chown ? ownerFor(node) : { uid: 0, gid: 0 };
+        files.push({
+          i: s.id,
+          path: new Uint8Array(s.job.path), // a copy: pooled Buffers would be cloned whole
+          size: s.size,
+          mode: node.mode & 0o7777,
+          uid,
+          gid,
+          chown: this.chown,
+          mtime: nsToSeconds(node.mtimeNs),
+          create: !s.multi,
+          finish: !s.multi || finishOnly,
+        });
+      }
+      return k;
+    };
+    const blobs: WireBlob[] = [];
+    for (const b of w.blobs) {
+      const to: number[] = [];
+      for (const t of b.targets) {
+        if (t.file.error) continue;
+        to.push(wire(t.file, false), t.offset);
+      }
+      if (to.length === 0) continue;
+      const { loc } = b;
+      blobs.push({
+        off: loc.offset - w.start,
+        len: loc.length,
+        type: loc.type,
+        id: new Uint8Array(loc.id),
+        compression: loc.compression,
+        rawLength: loc.rawLength,
+        to,
+      });
+    }
+    for (const s of w.files ?? []) if (!s.error) wire(s, true);
+    const job: WireJob = {
+      n: this.nextJob++,
+      pack: w.packId ?? '-',
+      ...(buf ? { buf } : {}),
+      blobs,
+      files,
+      overwrite: this.options.overwrite,
+    };
+    this.running++;
+    this.pool.run(job, size + files.length * FILE_WEIGHT).then(
+      (r) => {
+        this.running--;
+        this.inFlight -= size;
+        if (r.fatal) this.stop(new CairnError(r.fatal.code as ErrorCode, r.fatal.message));
+        this.settle(w, r);
+        this.pump();
+        this.notify();
+      },
+      (err) => {
+        this.running--;
+        this.inFlight -= size;
+        this.stop(asCairn(err, w.packId));
+        this.notify();
+      },
+    );
+  }
+
+  /** Records a job's results; `err` fails every file of the job (its range could not be read). */
+  private settle(w: Work, r: WireResult, err?: CairnError): void {
+    this.options.onBytes(r.bytes);
+    const reported = new Map<number, { code?: string; message?: string }>();
+    for (const f of r.files) reported.set(f.i, f);
+    const seen = new Set<FileState>();
+    const each = (s: FileState) => {
+      if (seen.has(s)) return;
+      seen.add(s);
+      const f = reported.get(s.id);
+      if (f?.code) s.error ??= new CairnError(f.code as ErrorCode, f.message ?? f.code);
+      else if (!f) s.error ??= err ?? new CairnError('IO_ERROR', 'file was not written');
+      this.partDone(s);
+    };
+    for (const b of w.blobs) for (const t of b.targets) each(t.file);
+    for (const s of w.files ?? []) each(s);
+  }
+
+  private partDone(s: FileState): void {
+    if (--s.parts > 0) return;
+    if (!s.multi || s.finishing) {
+      this.multi.delete(s.id);
+      this.options.onOutcome(
+        s.error
+          ? { job: s.job, status: 'failed', bytes: 0, error: s.error }
+          : { job: s.job, status: 'restored', bytes: s.size },
+      );
+      return;
+    }
+    if (s.error) {
+      // Some part failed: drop the temporary file.
+      this.multi.delete(s.id);
+      this.finishing++;
+      fsp
+        .unlink(tempName(s.job.path))
+        .catch(() => {})
+        .finally(() => {
+          this.finishing--;
+          this.options.onOutcome({ job: s.job, status: 'failed', bytes: 0, error: s.error! });
+          this.notify();
+        });
+      return;
+    }
+    s.finishing = true;
+    s.parts = 1;
+    this.queue.unshift({ start: 0, end: 0, blobs: [], files: [s] });
   }
 
   /** True when the final path already holds exactly the snapshot's content (verified by hashing). */
@@ -193,117 +514,18 @@ export class FileBatchRestorer {
       await handle.close();
     }
   }
-
-  private async restorePack(packId: string, blobs: { loc: BlobLocation; targets: Target[] }[]): Promise<void> {
-    blobs.sort((a, b) => a.loc.offset - b.loc.offset);
-    let i = 0;
-    while (i < blobs.length) {
-      // Merge neighbouring blobs into one range read.
-      let j = i + 1;
-      const start = blobs[i]!.loc.offset;
-      let end = start + blobs[i]!.loc.length;
-      while (
-        j < blobs.length &&
-        blobs[j]!.loc.offset - end <= MERGE_GAP &&
-        blobs[j]!.loc.offset + blobs[j]!.loc.length - start <= MAX_RANGE
-      ) {
-        end = Math.max(end, blobs[j]!.loc.offset + blobs[j]!.loc.length);
-        j++;
-      }
-      const group = blobs.slice(i, j);
-      i = j;
-      let range: Uint8Array;
-      try {
-        range = await this.repo.store.get(packName(packId), {
-          offset: start,
-          length: end - start,
-          signal: this.options.signal,
-        });
-        if (range.length !== end - start)
-          throw new CairnError('CORRUPT_DATA', `pack ${packId} is shorter than the index says`);
-      } catch (err) {
-        if ((err as CairnError).code === 'ABORTED') throw err;
-        for (const b of group) this.failTargets(b.targets, asCairn(err, packId));
-        continue;
-      }
-      for (const b of group) {
-        const live = b.targets.filter((t) => !t.file.error);
-        if (live.length === 0) continue;
-        let raw: Uint8Array;
-        try {
-          const sealed = range.subarray(b.loc.offset - start, b.loc.offset - start + b.loc.length);
-          raw = openBlob(this.repo.keys, b.loc, sealed);
-        } catch (err) {
-          this.failTargets(live, asCairn(err, packId));
-          continue;
-        }
-        const zero = isZero(raw);
-        for (const t of live) {
-          try {
-            const handle = await this.open(t.file);
-            if (!zero) await writeAll(handle, raw, t.offset);
-            t.file.written += raw.length;
-            this.options.onBytes(raw.length);
-            if (--t.file.remaining === 0) await this.finish(t.file);
-          } catch (err) {
-            const e = asCairn(err, packId);
-            if (e.code === 'NO_SPACE') throw e; // the target is full: stop, nothing else can succeed
-            t.file.error ??= e;
-          }
-        }
-      }
-    }
-  }
-
-  private failTargets(targets: Target[], err: CairnError): void {
-    for (const t of targets) t.file.error ??= err;
-  }
-
-  private open(s: FileState): Promise<fsp.FileHandle> {
-    if (s.handle) return Promise.resolve(s.handle);
-    s.opening ??= fsp
-      .open(s.temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600)
-      .then((h) => {
-        s.handle = h;
-        return h;
-      });
-    return s.opening;
-  }
-
-  /** Sets size and metadata, closes, and moves the temporary file to its final name. */
-  private async finish(s: FileState): Promise<void> {
-    const handle = await this.open(s);
-    await handle.truncate(s.size);
-    await applyFileMetadata(handle, s.job.node);
-    await handle.close();
-    s.handle = undefined;
-    const existing = await occupant(s.job.path);
-    if (existing?.isDirectory()) await fsp.rm(s.job.path, { recursive: true, force: true });
-    await fsp.rename(s.temp, s.job.path);
-  }
-
-  private async abandon(s: FileState): Promise<void> {
-    await s.handle?.close().catch(() => {});
-    s.handle = undefined;
-    await fsp.unlink(s.temp).catch(() => {});
-  }
-}
-
-async function writeAll(handle: fsp.FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
 }
 
 function failed(job: FileJob, error: CairnError): FileOutcome {
   return { job, status: 'failed', bytes: 0, error };
 }
 
-function asCairn(err: unknown, packId: string): CairnError {
+function asCairn(err: unknown, packId?: string): CairnError {
   if (err instanceof CairnError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOSPC') return new CairnError('NO_SPACE', 'no space left on the restore target', { cause: err });
-  return new CairnError('IO_ERROR', `${e?.message ?? String(err)} (pack ${packId})`, { cause: err });
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    return new CairnError('NO_SPACE', 'no space left on the restore target', { cause: err });
+  }
+  const where = packId ? ` (pack ${packId})` : '';
+  return new CairnError('IO_ERROR', `${e?.message ?? String(err)}${where}`, { cause: err });
 }

@@ -7,19 +7,30 @@
  * entry that differs from the snapshot stops the restore before it writes anything, with the list
  * of conflicts. Files that already hold exactly the snapshot's content are verified and skipped, so
  * re-running an interrupted restore resumes it. Directory metadata is applied last, deepest first.
+ *
+ * Two passes over the snapshot's trees, which are loaded many at once (tree-loader.ts) and kept
+ * in memory between them: pass 1 counts the totals the start event carries and, unless the target
+ * is empty, looks for conflicts; pass 2 creates directories, links and special files and hands file
+ * contents in batches to the file restorer (file-batch.ts), which writes them on worker threads
+ * while the walk goes on. Into an empty (or new) target nothing can be in the way and every
+ * directory is one this restore creates: pass 1 then runs alongside pass 2 (whose events wait for
+ * the start event), and no file is checked before it is written.
  */
 import { execFileSync } from 'node:child_process';
+import type { BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CairnError, throwIfAborted } from '../errors.js';
 import type { Snapshot } from '../format/snapshot.js';
 import type { TreeNode } from '../format/tree.js';
-import { applyMetadata } from '../fsmeta/apply-metadata.js';
+import { applyMetadata, applyMetadataSync } from '../fsmeta/apply-metadata.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import type { Repository } from '../repo/repository.js';
 import { findSnapshot } from '../repo/snapshots.js';
 import { FileBatchRestorer, type FileJob, type FileOutcome } from './file-batch.js';
-import { assertSafeName, ensureRealDir, joinName, occupant, removeEntry } from './target-dir.js';
+import { assertSafeName, ensureRealDir, joinName, makeRealDirSync, occupant, removeEntry } from './target-dir.js';
+import { TreeLoader } from './tree-loader.js';
+import { defaultWriterThreads, WriterPool } from './writer-pool.js';
 
 export interface RestoreOptions {
   /** Directory to restore into (created if absent). */
@@ -28,8 +39,14 @@ export interface RestoreOptions {
   include?: string[];
   /** Replace existing entries that differ from the snapshot. */
   overwrite?: boolean;
-  /** Packs read at once (default 4). */
+  /** Pack ranges read at once (default 4). */
   concurrency?: number;
+  /**
+   * Worker threads that decrypt, check and write file contents, besides the calling thread
+   * (default: one per core but one, at least one, for restores of 16 MiB or 1024 files and more,
+   * else none; 0 = everything on the calling thread).
+   */
+  threads?: number;
   signal?: AbortSignal;
   onEvent?: EventHandler;
 }
@@ -52,14 +69,15 @@ export interface RestoreSummary {
   durationMs: number;
 }
 
-const BATCH_FILES = 256;
-const BATCH_BYTES = 1024 * 1024 * 1024;
+const BATCH_FILES = 512;
+const BATCH_BYTES = 64 * 1024 * 1024;
 const MAX_LISTED_CONFLICTS = 50;
 
 type Selection = 'all' | 'ancestor' | 'none';
 
-function compileIncludes(include: string[] | undefined): (parts: string[]) => Selection {
-  if (!include?.length) return () => 'all';
+/** The include filter, or undefined when everything is restored. */
+function compileIncludes(include: string[] | undefined): ((parts: string[]) => Selection) | undefined {
+  if (!include?.length) return undefined;
   const wanted = include.map((p) => resolve('/', p).split('/').filter(Boolean));
   return (parts) => {
     let result: Selection = 'none';
@@ -78,8 +96,16 @@ interface WalkItem {
   node: TreeNode;
   path: Buffer;
   display: string;
+  /** Path components below the snapshot root (only kept with an include filter). */
   parts: string[];
 }
+
+/** Tree entries kept in memory between the passes of one restore (beyond: read again). */
+const TREE_BUDGET = 200_000;
+/** Restores smaller than this run on the calling thread (starting workers costs more). */
+const THREADED_MIN_BYTES = 16 * 1024 * 1024;
+const THREADED_MIN_FILES = 1024;
+const NO_PARTS: string[] = [];
 
 export async function restore(
   repo: Repository,
@@ -90,79 +116,198 @@ export async function restore(
   const snapshot = typeof snapshotRef === 'string' ? await findSnapshot(repo, snapshotRef, { signal }) : snapshotRef;
   await fsp.mkdir(options.target, { recursive: true });
   const target = Buffer.from(await fsp.realpath(options.target));
+  // An empty target holds nothing of ours or anyone's: no conflicts to look for, no earlier run
+  // to resume, and every directory below it is one this restore creates.
+  const fresh = (await fsp.readdir(target)).length === 0;
   const select = compileIncludes(options.include);
   const overwrite = !!options.overwrite;
   const progress = new ProgressReporter('restore', options.onEvent);
+  const trees = new TreeLoader(repo, TREE_BUDGET, signal);
+  const big = (bytes: number, files: number) => bytes >= THREADED_MIN_BYTES || files >= THREADED_MIN_FILES;
 
-  /**
-   * Walks the selected part of the snapshot depth-first, directories before their contents. A tree
-   * that cannot be read (lost or damaged) is reported through `onLost` and skipped.
-   */
-  async function* walk(
-    treeId: string,
-    dir: Buffer,
-    display: string,
-    parts: string[],
-    onLost: (path: string, err: unknown) => void,
-  ): AsyncIterable<WalkItem> {
-    const nodes: TreeNode[] = [];
-    try {
-      for await (const node of repo.treeEntries(treeId, signal)) nodes.push(node);
-    } catch (err) {
-      if ((err as CairnError).code === 'ABORTED') throw err;
-      onLost(display || '/', err);
-    }
+  /** The selected children of a directory, with their paths (validates every name). */
+  function children(nodes: TreeNode[], dir: Buffer, display: string, parts: string[], out: WalkItem[]): void {
     for (const node of nodes) {
-      throwIfAborted(signal);
       assertSafeName(node.name, display || '/');
       const name = Buffer.from(node.name).toString('utf8');
-      const childParts = [...parts, name];
-      const sel = select(childParts);
-      if (sel === 'none') continue;
-      if (sel === 'ancestor' && node.type !== 'dir') continue;
-      const item = { node, path: joinName(dir, node.name), display: `${display}/${name}`, parts: childParts };
-      yield item;
-      if (node.type === 'dir') yield* walk(node.subtree!, item.path, item.display, childParts, onLost);
+      let childParts = NO_PARTS;
+      if (select) {
+        childParts = [...parts, name];
+        const sel = select(childParts);
+        if (sel === 'none') continue;
+        if (sel === 'ancestor' && node.type !== 'dir') continue;
+      }
+      out.push({ node, path: joinName(dir, node.name), display: `${display}/${name}`, parts: childParts });
     }
   }
 
-  // Pass 1: totals and conflicts, before anything is written.
-  const conflicts: string[] = [];
-  let filesTotal = 0;
-  let bytesTotal = 0;
-  for await (const item of walk(snapshot.tree, target, '', [], () => {})) {
-    if (item.node.type === 'file') {
-      filesTotal++;
-      bytesTotal += item.node.size ?? 0;
+  /**
+   * Walks the selected part of the snapshot depth-first, directories before their contents;
+   * `visit` returns false to skip a directory's contents. A tree that cannot be read (lost or
+   * damaged) is reported through `onLost` and skipped.
+   */
+  async function walk(
+    visit: (item: WalkItem) => boolean | Promise<boolean>,
+    onLost: (path: string, err: unknown) => void,
+    last: boolean,
+  ): Promise<void> {
+    const stack: { items: WalkItem[]; i: number }[] = [];
+    const enter = async (treeId: string, dir: Buffer, display: string, parts: string[]) => {
+      const items: WalkItem[] = [];
+      let next: string | undefined = treeId;
+      try {
+        while (next) {
+          const got = trees.get(next);
+          const tree = got instanceof Promise ? await got : got;
+          children(tree.nodes, dir, display, parts, items);
+          if (last) trees.release(next); // the last walk: free memory as it goes
+          next = tree.next;
+        }
+      } catch (err) {
+        if ((err as CairnError).code === 'ABORTED' || (err as CairnError).code === 'PATH_OUTSIDE_TARGET') throw err;
+        onLost(display || '/', err);
+      }
+      stack.push({ items, i: 0 });
+    };
+    await enter(snapshot.tree, target, '', []);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.i >= top.items.length) {
+        stack.pop();
+        continue;
+      }
+      const item = top.items[top.i++]!;
+      throwIfAborted(signal);
+      const r = visit(item);
+      const descend = r instanceof Promise ? await r : r;
+      if (descend && item.node.type === 'dir') await enter(item.node.subtree!, item.path, item.display, item.parts);
     }
-    if (overwrite || conflicts.length >= MAX_LISTED_CONFLICTS) continue;
-    const st = await occupant(item.path);
-    if (!st) continue;
-    const fine =
-      (item.node.type === 'dir' && st.isDirectory()) ||
-      (item.node.type === 'file' && st.isFile() && Number(st.size) === item.node.size) || // verified in pass 2
-      // FIX (e2e tests, re-running a restore): a symlink already pointing where the snapshot says
-      // is the restored entry, not a conflict.
-      (item.node.type === 'symlink' && (await sameSymlink(item.path, item.node)));
-    if (!fine) conflicts.push(item.path.toString());
   }
-  if (conflicts.length > 0) {
-    throw new CairnError(
-      'RESTORE_CONFLICT',
-      `${conflicts.length}${conflicts.length >= MAX_LISTED_CONFLICTS ? '+' : ''} entries already exist in the target and differ from the snapshot; nothing was restored. Use --overwrite to replace them, or restore into an empty directory. First: ${conflicts.slice(0, 5).join(', ')}`,
-      { details: { conflicts } },
+
+  /**
+   * Pass 1: totals (files and bytes of the selected part), validating every name. Trees are
+   * loaded level by level, many at once, and kept for pass 2.
+   */
+  async function countAll(): Promise<{ files: number; bytes: number }> {
+    let files = 0;
+    let bytes = 0;
+    let level: { id: string; where: string; parts: string[] }[] = [{ id: snapshot.tree, where: '/', parts: [] }];
+    while (level.length > 0 && !halted) {
+      const loaded = await trees.loadMany(level.map((l) => l.id));
+      const next: typeof level = [];
+      for (const l of level) {
+        const tree = loaded.get(l.id);
+        if (!tree) continue; // reported by pass 2
+        if (tree.next) next.push({ ...l, id: tree.next });
+        for (const node of tree.nodes) {
+          assertSafeName(node.name, l.where);
+          let parts = NO_PARTS;
+          if (select) {
+            parts = [...l.parts, Buffer.from(node.name).toString('utf8')];
+            const sel = select(parts);
+            if (sel === 'none' || (sel === 'ancestor' && node.type !== 'dir')) continue;
+          }
+          if (node.type === 'file') {
+            files++;
+            bytes += node.size ?? 0;
+          } else if (node.type === 'dir') {
+            next.push({ id: node.subtree!, where: 'a subdirectory', parts });
+          }
+        }
+      }
+      level = next;
+    }
+    return { files, bytes };
+  }
+
+  /** Set when pass 2 fails: pass 1, if still running alongside, stops. */
+  let halted = false;
+
+  // Events wait for the start event, which waits for the totals.
+  let started = false;
+  const held: (() => void)[] = [];
+  const tick = () => {
+    if (started) progress.tick();
+  };
+  const start = (totals: { files: number; bytes: number }) => {
+    progress.filesTotal = totals.files;
+    progress.bytesTotal = totals.bytes;
+    progress.totalsFinal = true;
+    progress.start({
+      snapshotId: snapshot.id,
+      target: target.toString(),
+      include: options.include ?? [],
+      filesTotal: totals.files,
+      bytesTotal: totals.bytes,
+    });
+    started = true;
+    for (const h of held.splice(0)) h();
+  };
+
+  // Worker threads: decided from the snapshot's statistics when restoring all of it, else from
+  // the totals of pass 1.
+  const stats = snapshot.stats;
+  let threads = options.threads;
+  if (threads === undefined && !select) {
+    threads = big(stats.totalBytes, stats.filesNew + stats.filesChanged + stats.filesUnchanged)
+      ? defaultWriterThreads()
+      : 0;
+  }
+  // Into an empty target nothing can conflict: pass 1 runs alongside pass 2, whose walk waits
+  // for the trees pass 1 loads.
+  const alongside = fresh && threads !== undefined;
+  let totals: { files: number; bytes: number } | undefined;
+  let pass1Error: unknown;
+  let pass1: Promise<void> = Promise.resolve();
+  if (alongside) {
+    trees.setBulk(true);
+    pass1 = countAll().then(
+      (t) => {
+        trees.setBulk(false);
+        totals = t;
+        start(t);
+      },
+      (err) => {
+        trees.setBulk(false);
+        pass1Error = err;
+      },
     );
+  } else {
+    totals = await countAll();
+    if (!fresh && !overwrite) await checkConflicts();
+    threads ??= big(totals.bytes, totals.files) ? defaultWriterThreads() : 0;
+    start(totals);
   }
-  progress.filesTotal = filesTotal;
-  progress.bytesTotal = bytesTotal;
-  progress.totalsFinal = true;
-  progress.start({
-    snapshotId: snapshot.id,
-    target: target.toString(),
-    include: options.include ?? [],
-    filesTotal,
-    bytesTotal,
-  });
+
+  /** Without overwrite, entries in the way stop the restore before anything is written. */
+  async function checkConflicts(): Promise<void> {
+    const conflicts: string[] = [];
+    await walk(
+      async (item) => {
+        if (conflicts.length >= MAX_LISTED_CONFLICTS) return false;
+        const st = await occupant(item.path);
+        if (!st) return true;
+        const fine =
+          (item.node.type === 'dir' && st.isDirectory()) ||
+          (item.node.type === 'file' && st.isFile() && Number(st.size) === item.node.size) || // verified in pass 2
+          // FIX (e2e tests, re-running a restore): a symlink already pointing where the snapshot says
+          // is the restored entry, not a conflict.
+          (item.node.type === 'symlink' && (await sameSymlink(item.path, item.node))) ||
+          sameSpecial(st, item.node); // a FIFO or device made by an earlier run
+        if (!fine) conflicts.push(item.path.toString());
+        return true;
+      },
+      () => {},
+      false,
+    );
+    if (conflicts.length > 0) {
+      throw new CairnError(
+        'RESTORE_CONFLICT',
+        `${conflicts.length}${conflicts.length >= MAX_LISTED_CONFLICTS ? '+' : ''} entries already exist in the target and differ from the snapshot; nothing was restored. Use --overwrite to replace them, or restore into an empty directory. First: ${conflicts.slice(0, 5).join(', ')}`,
+        { details: { conflicts } },
+      );
+    }
+  }
 
   // Pass 2: create entries, restore file contents in batches.
   const failures: RestoreFailure[] = [];
@@ -172,83 +317,162 @@ export async function restore(
   const dirMeta: { path: Buffer; node: TreeNode }[] = [];
   const hardlinks = new Map<string, Buffer>();
   const deferredLinks: { from: Buffer; to: Buffer; display: string }[] = [];
-  const restorer = new FileBatchRestorer(repo, {
-    overwrite,
-    concurrency: options.concurrency ?? 4,
-    ...(signal ? { signal } : {}),
-    onBytes: (n) => {
-      progress.bytesDone += n;
-      progress.tick();
-    },
-  });
   const fail = (path: string, err: unknown) => {
     const e = err as { code?: string; message?: string };
     const f = { path, code: e.code ?? 'IO_ERROR', message: e.message ?? String(err) };
     failures.push(f);
-    progress.error(f);
+    if (started) progress.error(f);
+    else held.push(() => progress.error(f));
   };
-  let batch: FileJob[] = [];
-  let batchBytes = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const outcomes: FileOutcome[] = await restorer.restore(batch);
-    batch = [];
-    batchBytes = 0;
-    for (const o of outcomes) {
-      files[o.status === 'restored' ? 'restored' : o.status === 'skipped' ? 'skipped' : 'failed']++;
-      progress.filesDone++;
-      if (o.error) fail(o.job.display, o.error);
-    }
-    progress.tick();
-  };
+  const pool = new WriterPool(repo.keys, threads ?? 0);
+  try {
+    const restorer = new FileBatchRestorer(repo, pool, {
+      overwrite,
+      fresh,
+      concurrency: options.concurrency ?? 4,
+      ...(signal ? { signal } : {}),
+      onBytes: (n) => {
+        progress.bytesDone += n;
+        tick();
+      },
+      onOutcome: (o: FileOutcome) => {
+        files[o.status === 'restored' ? 'restored' : o.status === 'skipped' ? 'skipped' : 'failed']++;
+        progress.filesDone++;
+        if (o.error) fail(o.job.display, o.error);
+        tick();
+      },
+    });
+    let batch: FileJob[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const b = batch;
+      batch = [];
+      batchBytes = 0;
+      await restorer.add(b);
+    };
 
-  const lostTree = (path: string, err: unknown) =>
-    fail(
-      path,
-      new CairnError((err as CairnError).code ?? 'IO_ERROR', `directory contents lost: ${(err as Error).message}`),
-    );
-  for await (const item of walk(snapshot.tree, target, '', [], lostTree)) {
-    const { node, path, display } = item;
-    try {
+    /** Errors that stop the restore: cancellation and a full target. */
+    const stopOn = (err: unknown): void => {
+      const code = (err as { code?: string }).code;
+      if (code === 'ABORTED' || code === 'NO_SPACE') throw err;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new CairnError('NO_SPACE', 'no space left on the restore target', { cause: err });
+      }
+    };
+    const lostTree = (path: string, err: unknown) =>
+      fail(
+        path,
+        new CairnError((err as CairnError).code ?? 'IO_ERROR', `directory contents lost: ${(err as Error).message}`),
+      );
+    /** A directory that could not be made: its contents are not restored (nor written through it). */
+    const skipDir = (item: WalkItem, err: unknown): boolean => {
+      stopOn(err);
+      fail(item.display, err);
+      const n = countFiles(item.node.subtree!);
+      files.failed += n;
+      progress.filesDone += n;
+      return false;
+    };
+    const other = async (item: WalkItem): Promise<boolean> => {
+      const { node, path, display } = item;
+      try {
+        if (
+          !fresh &&
+          ((node.type === 'symlink' && (await sameSymlink(path, node))) ||
+            (node.type !== 'symlink' && sameSpecial(await occupant(path), node)))
+        ) {
+          // FIX (e2e tests, re-running a restore): keep an identical symlink (or FIFO, device)
+          // from an earlier run.
+          await applyMetadata(path, node);
+          return true;
+        }
+        if (!fresh) await replaceable(path, overwrite);
+        if (node.type === 'symlink') {
+          await fsp.symlink(Buffer.from(node.target!), path);
+          await applyMetadata(path, node);
+        } else if (node.type === 'fifo' || node.type === 'chardev' || node.type === 'blockdev') {
+          makeSpecial(path, node);
+          await applyMetadata(path, node);
+        }
+      } catch (err) {
+        stopOn(err);
+        fail(display, err);
+      }
+      return true;
+    };
+    const visit = (item: WalkItem): boolean | Promise<boolean> => {
+      if (pass1Error) throw pass1Error;
+      const { node, path, display } = item;
       if (node.type === 'dir') {
-        await ensureRealDir(path, overwrite);
-        dirMeta.push({ path, node });
-        dirs++;
-        continue;
+        const made = () => {
+          dirMeta.push({ path, node });
+          dirs++;
+          return true;
+        };
+        if (!fresh) return ensureRealDir(path, overwrite).then(made, (err) => skipDir(item, err));
+        try {
+          makeRealDirSync(path, overwrite);
+        } catch (err) {
+          return skipDir(item, err);
+        }
+        return made();
       }
       if (node.type === 'file') {
         const key = node.links > 1 ? `${node.device}:${node.inode}` : undefined;
         const first = key ? hardlinks.get(key) : undefined;
         if (first) {
           deferredLinks.push({ from: first, to: path, display });
-          continue;
+          return true;
         }
         if (key) hardlinks.set(key, path);
-        batch.push({ node, path, display, ids: await repo.fileContent(node, signal) });
-        batchBytes += node.size ?? 0;
-        if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await flush();
-        continue;
+        const add = (ids: string[]): boolean | Promise<boolean> => {
+          batch.push({ node, path, display, ids });
+          batchBytes += node.size ?? 0;
+          if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) return flush().then(() => true);
+          return true;
+        };
+        if (node.content) return add(node.content);
+        return repo.fileContent(node, signal).then(add, (err) => {
+          if ((err as CairnError).code === 'ABORTED') throw err;
+          files.failed++;
+          progress.filesDone++;
+          fail(display, err);
+          return true;
+        });
       }
-      // FIX (e2e tests, re-running a restore): keep an identical symlink from an earlier run.
-      if (node.type === 'symlink' && (await sameSymlink(path, node))) {
-        await applyMetadata(path, node);
-        continue;
-      }
-      await replaceable(path, overwrite);
-      if (node.type === 'symlink') {
-        await fsp.symlink(Buffer.from(node.target!), path);
-        await applyMetadata(path, node);
-      } else if (node.type === 'fifo' || node.type === 'chardev' || node.type === 'blockdev') {
-        makeSpecial(path, node);
-        await applyMetadata(path, node);
-      } else {
-      }
+      return other(item);
+    };
+    try {
+      await walk(visit, lostTree, true);
+      await flush();
+      await pass1;
+      if (pass1Error) throw pass1Error;
     } catch (err) {
-      if ((err as CairnError).code === 'ABORTED' || (err as CairnError).code === 'NO_SPACE') throw err;
-      fail(display, err);
+      halted = true;
+      await restorer.cancel(err instanceof CairnError ? err : new CairnError('IO_ERROR', String(err)));
+      throw err;
     }
+    await restorer.finish();
+  } finally {
+    await pool.close();
   }
-  await flush();
+
+  /** Files below a tree, as far as the trees in memory tell. */
+  function countFiles(treeId: string): number {
+    let n = 0;
+    const todo = [treeId];
+    while (todo.length > 0) {
+      const t = trees.cached(todo.pop()!);
+      if (!t) continue;
+      if (t.next) todo.push(t.next);
+      for (const node of t.nodes) {
+        if (node.type === 'file') n++;
+        else if (node.type === 'dir') todo.push(node.subtree!);
+      }
+    }
+    return n;
+  }
 
   for (const l of deferredLinks) {
     try {
@@ -268,12 +492,19 @@ export async function restore(
       files.failed++;
     }
   }
-  // Deepest first, so setting a directory's time is not undone by work inside it.
-  for (const d of dirMeta.reverse()) {
+  // Deepest first, so setting a directory's time is not undone by work inside it. Synchronous,
+  // one call per step, yielding to the event loop now and then.
+  const reversed = dirMeta.reverse();
+  for (let i = 0; i < reversed.length; i++) {
+    const d = reversed[i]!;
     try {
-      await applyMetadata(d.path, d.node);
+      applyMetadataSync(d.path, d.node);
     } catch (err) {
       fail(d.path.toString(), err);
+    }
+    if (i % 512 === 511) {
+      await new Promise((r) => setImmediate(r));
+      throwIfAborted(signal);
     }
   }
   progress.tick(true);
@@ -283,7 +514,7 @@ export async function restore(
     files,
     dirs,
     links,
-    bytes: { written: progress.bytesDone, total: bytesTotal },
+    bytes: { written: progress.bytesDone, total: totals!.bytes },
     failures: failures.slice(0, 1000),
     durationMs: Date.now() - progress.started,
   };
@@ -295,6 +526,15 @@ export async function restore(
 async function sameBytes(a: Buffer, b: Buffer): Promise<boolean> {
   const [x, y] = await Promise.all([fsp.readFile(a), fsp.readFile(b)]);
   return x.equals(y);
+}
+
+/** True when `st` is the FIFO or device the node describes (made by an earlier run). */
+function sameSpecial(st: BigIntStats | undefined, node: TreeNode): boolean {
+  if (!st) return false;
+  if (node.type === 'fifo') return st.isFIFO();
+  if (node.type === 'chardev') return st.isCharacterDevice() && st.rdev === (node.rdev ?? 0n);
+  if (node.type === 'blockdev') return st.isBlockDevice() && st.rdev === (node.rdev ?? 0n);
+  return false;
 }
 
 /** FIX (e2e tests, re-running a restore): true when `path` is a symlink to exactly the node's target. */

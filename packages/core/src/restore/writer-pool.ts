@@ -1,0 +1,135 @@
+/**
+ * Runs restore jobs (writer.ts) on worker threads, so decrypting, decompressing, hashing and the
+ * file system calls of writing run beside the main thread, which walks the snapshot, creates
+ * directories and reads packs. By default there is one worker per core but one, and the calling
+ * thread takes jobs itself whenever every worker already has enough queued (which it does once it
+ * has nothing else to do): all cores busy, no more threads than cores. A job goes to the worker
+ * with the least queued; its buffer is transferred, not copied. Falls back to running every job on
+ * the calling thread when threads are disabled or the worker bundle is absent (tests running from
+ * source).
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CairnError } from '../errors.js';
+import type { BlobKeys } from '../format/blob.js';
+import { runJob, type WireJob, type WireResult } from './writer.js';
+
+interface Slot {
+  worker: Worker;
+  load: number;
+  jobs: Map<number, { load: number; resolve: (r: WireResult) => void; reject: (e: unknown) => void }>;
+}
+
+/** Jobs queued on a worker beyond which the calling thread runs the next one itself. */
+const QUEUED_PER_WORKER = 2;
+/** Young generation of a writer thread (V8's default grows to tens of MiB per thread). */
+const YOUNG_GENERATION_MB = 4;
+
+function workerScript(): string | undefined {
+  try {
+    const path = fileURLToPath(new URL('./restore-worker.js', import.meta.url));
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Worker threads used by default: one per core but one (the calling thread works too). */
+export function defaultWriterThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+export class WriterPool {
+  private readonly slots: Slot[] = [];
+  private failure: unknown;
+  private closed = false;
+  private inlineBusy = false;
+
+  constructor(
+    private readonly keys: BlobKeys,
+    threads: number,
+  ) {
+    const script = threads > 0 ? workerScript() : undefined;
+    if (!script) return;
+    const data: BlobKeys = { dataKey: new Uint8Array(keys.dataKey), idKey: new Uint8Array(keys.idKey) };
+    try {
+      for (let i = 0; i < threads; i++) {
+        const worker = new Worker(script, {
+          workerData: data,
+          resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+        });
+        const slot: Slot = { worker, load: 0, jobs: new Map() };
+        worker.on('message', (r: WireResult) => {
+          const entry = slot.jobs.get(r.n);
+          if (!entry) return;
+          slot.jobs.delete(r.n);
+          slot.load -= entry.load;
+          entry.resolve(r);
+        });
+        worker.on('error', (err) => this.fail(err));
+        worker.on('exit', (code) => {
+          if (!this.closed) this.fail(new CairnError('IO_ERROR', `restore worker exited unexpectedly (code ${code})`));
+        });
+        this.slots.push(slot);
+      }
+    } catch {
+      // Threads cannot be started here: every job runs on the calling thread.
+      for (const s of this.slots.splice(0)) void s.worker.terminate();
+    }
+  }
+
+  /** Worker threads in use (0: jobs run on the calling thread). */
+  get threads(): number {
+    return this.slots.length;
+  }
+
+  /** Runs a job; `load` weighs it for balancing (bytes). The job's buffer is transferred. */
+  run(job: WireJob, load: number): Promise<WireResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.slots.length === 0) return Promise.resolve().then(() => runJob(this.keys, job));
+    const slot = this.slots.reduce((a, b) => (b.load < a.load ? b : a));
+    if (slot.jobs.size >= QUEUED_PER_WORKER && !this.inlineBusy) {
+      // Every worker has work queued: the calling thread takes this one (after pending I/O).
+      this.inlineBusy = true;
+      return new Promise((resolve) =>
+        setImmediate(() => {
+          try {
+            resolve(runJob(this.keys, job));
+          } finally {
+            this.inlineBusy = false;
+          }
+        }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      slot.jobs.set(job.n, { load, resolve, reject });
+      slot.load += load;
+      // Stores hand out a buffer the caller owns (DiskStore and MemoryStore allocate one per
+      // read); a view into a larger one (e.g. a pooled Buffer) is copied so only its bytes move.
+      let buf = job.buf;
+      if (buf && (buf.byteOffset !== 0 || buf.byteLength !== buf.buffer.byteLength))
+        buf = job.buf = new Uint8Array(buf);
+      slot.worker.postMessage(job, buf ? [buf.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    this.failure ??=
+      err instanceof CairnError
+        ? err
+        : new CairnError('IO_ERROR', `restore worker failed: ${(err as Error)?.message ?? err}`, { cause: err });
+    for (const slot of this.slots) {
+      for (const entry of slot.jobs.values()) entry.reject(this.failure);
+      slot.jobs.clear();
+      slot.load = 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

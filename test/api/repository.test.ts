@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { backup, findPath, listLocks, listSnapshots, Repository, removeLocks, restore } from '@cairn/core';
+import { backup, findPath, listLocks, listSnapshots, Repository, removeLocks, restore, verify } from '@cairn/core';
 import { DiskStore } from '@cairn/store-disk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, FAST_KDF, newRepo, PASSWORD, reopen } from './helpers.js';
@@ -118,7 +118,11 @@ describe('repository', () => {
     );
     const summaries = results.map((r) => JSON.parse(r.stdout) as { snapshotId: string });
     expect(new Set(summaries.map((s) => s.snapshotId)).size).toBe(2);
+    // Each backup checkpointed after every pack, then merged its own segments into one.
+    expect(readdirSync(join(base, 'repo', 'index'))).toHaveLength(2);
     const again = await reopen(base);
+    const report = await verify(again, { readData: true });
+    expect(report.problems).toEqual([]);
     expect((await listSnapshots(again)).length).toBe(2);
     for (const [i, t] of trees.entries()) {
       const out = join(base, `out-${i}`);

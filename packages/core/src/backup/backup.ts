@@ -234,6 +234,10 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       stats,
     };
     const snapshot = await saveSnapshot(repo, doc, signal);
+    // Housekeeping: merge this run's checkpoint segments (one per pack) into one. The snapshot is
+    // already safe, and an interrupted or failed merge loses nothing (the merged segment is stored
+    // before any part is deleted), so a failure here does not fail the backup.
+    await index.compactSession(signal).catch(() => {});
     const summary: BackupSummary = {
       snapshotId: snapshot.id,
       snapshot,

@@ -1,6 +1,10 @@
 /**
  * Where a blob lives: its pack and byte range, plus what is needed to open it without reading the
- * pack header. Encoded in 50 bytes for the LevelDB cache.
+ * pack header. Encoded in 50 bytes for the LevelDB cache:
+ *
+ *   pack id[32] ‖ offset u64 ‖ length u32 ‖ raw length u32 ‖ type u8 ‖ compression u8   (LE)
+ *
+ * (the fields of a 50-byte pack/segment entry, reordered, with the pack id instead of the blob id).
  */
 import { compressionFromId, compressionId } from '../compress/index.js';
 import { CairnError } from '../errors.js';
@@ -42,15 +46,56 @@ export function encodeBlobLocation(loc: BlobLocation): Uint8Array {
     .finish();
 }
 
+/** Reads a u64 that the writer guaranteed fits a safe integer (entries are validated on the way in). */
+function u64At(b: Uint8Array, at: number): number {
+  const lo = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+  const hi = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0;
+  return hi * 0x100000000 + lo;
+}
+
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+/**
+ * The location of an encoded entry (`entry[at..at+50]`, pack-header layout) in pack `packIdHex`;
+ * the id is copied. The entry must have been validated (pending entries and segment views are).
+ */
+export function locationFromEntry(packIdHex: string, entry: Uint8Array, at: number): BlobLocation {
+  const type = blobTypeFromCode(entry[at]!);
+  if (!type) throw new CairnError('CORRUPT_DATA', 'index entry: unknown type');
+  return {
+    packId: packIdHex,
+    id: entry.slice(at + 18, at + 50),
+    type,
+    compression: compressionFromId(entry[at + 1]!),
+    rawLength: u32At(entry, at + 14),
+    offset: u64At(entry, at + 2),
+    length: u32At(entry, at + 10),
+  };
+}
+
 export function decodeBlobLocation(id: Uint8Array, bytes: Uint8Array): BlobLocation {
-  const r: ByteReader = new ByteReader(bytes, 'index cache entry');
-  const packId = toHex(r.bytes(32, 'pack id'));
-  const offset = r.u64('offset');
-  const length = r.u32('length');
-  const rawLength = r.u32('raw length');
-  const type = blobTypeFromCode(r.u8('type'));
-  const compression = compressionFromId(r.u8('compression'));
-  r.end();
-  if (!type || !compression) throw new CairnError('CORRUPT_DATA', 'index cache entry: unknown type or compression');
-  return { packId, id, type, compression, rawLength, offset, length };
+  if (bytes.length !== BLOB_LOCATION_LENGTH) {
+    // Let the checked reader name the problem.
+    const r: ByteReader = new ByteReader(bytes, 'index cache entry');
+    r.bytes(BLOB_LOCATION_LENGTH, 'location');
+    r.end();
+  }
+  const type = blobTypeFromCode(bytes[48]!);
+  const compressionCode = bytes[49]!;
+  if (!type || compressionCode > 2) {
+    throw new CairnError('CORRUPT_DATA', 'index cache entry: unknown type or compression');
+  }
+  const offset = u64At(bytes, 32);
+  if (offset > Number.MAX_SAFE_INTEGER) throw new CairnError('CORRUPT_DATA', 'index cache entry: offset too large');
+  return {
+    packId: toHex(bytes.subarray(0, 32)),
+    id,
+    type,
+    compression: compressionFromId(compressionCode),
+    rawLength: u32At(bytes, 44),
+    offset,
+    length: u32At(bytes, 40),
+  };
 }

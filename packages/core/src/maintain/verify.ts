@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readKeyFileInfo } from '../crypto/index.js';
-import { CairnError, throwIfAborted } from '../errors.js';
+import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
 import { openBlob } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import type { PackEntry } from '../format/pack-header.js';
@@ -131,27 +131,43 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
       }
     }
 
-    // Index segments → a private index of exactly what the segments say.
-    const segmentIds: string[] = [];
-    for await (const obj of repo.store.list(INDEX_PREFIX, { signal })) {
-      const id = idFromName(obj.name, INDEX_PREFIX);
-      if (id) segmentIds.push(id);
-    }
+    // Index segments → a private index of exactly what the segments say. A concurrent backup may
+    // merge its own segments (storing the merged one first, then deleting the parts): a segment that
+    // is gone when read and no longer listed was replaced, not lost, so list again and read what is new.
     const repoIndex = await repo.index(signal);
-    for (const id of segmentIds) {
-      throwIfAborted(signal);
-      checked.indexSegments++;
-      try {
-        await index.addSegment(id, await repoIndex.readSegment(id, signal), { byPack: true });
-      } catch (err) {
-        if (isAbort(err)) throw err;
-        problem({
-          kind: 'index',
-          object: `${INDEX_PREFIX}${id}`,
-          ...codeOf(err),
-          hint: 'run "cairn repair index" to rebuild the index from the packs',
-        });
+    const seen = new Set<string>();
+    for (let round = 0; round < 4; round++) {
+      const listed = new Set<string>();
+      for await (const obj of repo.store.list(INDEX_PREFIX, { signal })) {
+        const id = idFromName(obj.name, INDEX_PREFIX);
+        if (id) listed.add(id);
       }
+      const vanished: string[] = [];
+      for (const id of listed) {
+        if (seen.has(id)) continue;
+        throwIfAborted(signal);
+        seen.add(id);
+        try {
+          await index.addSegment(id, await repoIndex.readSegment(id, signal), { byPack: true });
+          checked.indexSegments++;
+        } catch (err) {
+          if (isAbort(err)) throw err;
+          if (isCairnError(err, 'NOT_FOUND') && round < 3) {
+            vanished.push(id);
+            continue;
+          }
+          checked.indexSegments++;
+          problem({
+            kind: 'index',
+            object: `${INDEX_PREFIX}${id}`,
+            ...codeOf(err),
+            hint: 'run "cairn repair index" to rebuild the index from the packs',
+          });
+        }
+      }
+      if (vanished.length === 0) break;
+      // Read again any that are still listed (a missing-but-listed segment is a real problem).
+      for (const id of vanished) seen.delete(id);
     }
 
     // Packs and index entries.

@@ -159,6 +159,8 @@ export interface Tool {
   restore(target: string): Promise<StepResult>;
   /** A read-only listing (snapshots): the fixed cost of opening the repository. */
   list(): Promise<StepResult>;
+  /** A full check that reads, decrypts and re-hashes every stored byte. */
+  verify(): Promise<StepResult>;
   /** What `reportedAdded` counts for this tool. */
   readonly addedWhat: string;
 }
@@ -253,6 +255,10 @@ export class CairnTool implements Tool {
     return check(await this.run(['snapshots']), 'cairn snapshots');
   }
 
+  async verify(): Promise<StepResult> {
+    return check(await this.run(['verify', '--read-data']), 'cairn verify --read-data');
+  }
+
   /** `cairn stats --json` of the repository. */
   async stats(): Promise<Record<string, unknown>> {
     const m = check(await this.run(['stats']), 'cairn stats');
@@ -312,6 +318,10 @@ export class ResticTool implements Tool {
 
   async list(): Promise<StepResult> {
     return check(await this.run(['snapshots', '--json']), 'restic snapshots');
+  }
+
+  async verify(): Promise<StepResult> {
+    return check(await this.run(['check', '--read-data']), 'restic check --read-data');
   }
 }
 
@@ -379,6 +389,10 @@ export class BorgTool implements Tool {
 
   async list(): Promise<StepResult> {
     return check(await this.run(['list', this.repo]), 'borg list');
+  }
+
+  async verify(): Promise<StepResult> {
+    return check(await this.run(['check', '--verify-data', this.repo]), 'borg check --verify-data');
   }
 }
 

@@ -6,9 +6,13 @@
  * authenticated, decrypted and re-hashed against its id, and pack headers are compared with the
  * index. Every problem names the damaged object and the snapshots and paths that depend on it.
  *
+ * Speed: two packs are read at once; with readData their blobs are opened on worker threads
+ * while the main thread reads and hashes the next ones, and tree blobs met on the way are kept
+ * (up to 64 MiB) so the snapshot walk does not read them again.
+ *
  * Memory stays bounded: index entries live in a private LevelDB built from the segments (not the
- * local cache, which could be stale), packs are read one range at a time, and consequence paths
- * are capped per problem.
+ * local cache, which could be stale), at most two packs are held (whole only with readData, or
+ * when they hold trees), the tree stash has a budget, and consequence paths are capped per problem.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -17,8 +21,6 @@ import { readKeyFileInfo } from '../crypto/index.js';
 import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
 import { openBlob } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
-import type { PackEntry } from '../format/pack-header.js';
-import { parsePackHeader } from '../format/pack-reader.js';
 import type { Snapshot } from '../format/snapshot.js';
 import { decodeContentList, decodeTree, type TreeNode } from '../format/tree.js';
 import { createBlake3 } from '../hashing/index.js';
@@ -29,6 +31,8 @@ import { listKeyIds } from '../repo/keys.js';
 import { DATA_PREFIX, INDEX_PREFIX, idFromName, keyName, packName, snapshotName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
 import { listSnapshotIds, loadSnapshot } from '../repo/snapshots.js';
+import { defaultWriterThreads, WriterPool } from '../restore/writer-pool.js';
+import { type PackCheckJob, runPackCheck } from './pack-check.js';
 import { type DrillResult, restoreDrill } from './restore-drill.js';
 import { type PackSubset, parseSubset, selectPacks } from './subset.js';
 
@@ -86,6 +90,10 @@ export interface VerifyReport {
 }
 
 const MAX_PATHS = 100;
+/** Content ids looked up in the index per call during the snapshot walk. */
+const LOOKUP_BATCH = 4096;
+/** Directories checked per round of the snapshot walk. */
+const TREES_PER_ROUND = 512;
 
 /** Verifies `repo`; never throws for damage (it is in the report), only for cancellation or I/O failure. */
 export async function verify(repo: Repository, options: VerifyOptions = {}): Promise<VerifyReport> {
@@ -178,6 +186,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     }
     checked.packs = packSizes.size;
     const badBlobs = new Map<string, VerifyProblem>();
+    const stash = new TreeStash(TREE_STASH_BYTES);
     const indexedPacks = new Map<string, number>(); // pack id -> entries
     for await (const loc of index.locations()) {
       checked.indexEntries++;
@@ -212,16 +221,34 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
       subset: options.subset ?? 'all',
       packs: toRead.length,
     });
-    for (const packId of toRead) {
-      throwIfAborted(signal);
-      const damaged = await checkPack(repo, packId, packSizes.get(packId)!, !!options.readData, index, checked, signal);
-      for (const d of damaged) {
+    // Several packs at once: reads overlap, and with readData the blobs are opened on the worker
+    // threads while the main thread reads and hashes the next packs. Damage is reported in pack
+    // order once all are checked.
+    const pool = options.readData ? new WriterPool(repo.keys, defaultWriterThreads()) : undefined;
+    const damage: PackDamage[][] = new Array(toRead.length);
+    const ctx: PackCheckContext = { repo, readData: !!options.readData, index, checked, pool, stash, signal, jobs: 0 };
+    try {
+      let next = 0;
+      const worker = async () => {
+        while (next < toRead.length) {
+          throwIfAborted(signal);
+          const i = next++;
+          const packId = toRead[i]!;
+          damage[i] = await checkPack(ctx, packId, packSizes.get(packId)!);
+          progress.filesDone++;
+          progress.bytesDone += packSizes.get(packId)!;
+          progress.tick();
+        }
+      };
+      await Promise.all(Array.from({ length: PACKS_IN_FLIGHT }, worker));
+    } finally {
+      await pool?.close();
+    }
+    for (const damaged of damage) {
+      for (const d of damaged ?? []) {
         const p = problem(d.problem);
         for (const blob of d.blobs) badBlobs.set(blob, p);
       }
-      progress.filesDone++;
-      progress.bytesDone += packSizes.get(packId)!;
-      progress.tick();
     }
 
     // Snapshots, their trees and their files.
@@ -241,7 +268,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
       }
     }
     const badTrees = new Map<string, VerifyProblem>();
-    const walker = new TreeChecker(repo, index, checked, badBlobs, badTrees, problem, signal);
+    const walker = new TreeChecker(repo, index, stash, checked, badBlobs, badTrees, problem, signal);
     for (const s of snapshots) await walker.check(s.tree);
 
     // Consequences: which snapshots and paths depend on each damaged object.
@@ -303,30 +330,70 @@ interface PackDamage {
 
 /** Range reads of at most this size while checking packs. */
 const READ_PIECE = 16 * 1024 * 1024;
+/** Largest pack read in one piece when its bytes are kept. */
+const MAX_WHOLE_READ = 256 * 1024 * 1024;
+/** Packs being read or checked at once (each held whole with readData: bounded by pack size). */
+const PACKS_IN_FLIGHT = 2;
+/** Raw tree bytes kept from the pack checks for the snapshot walk. */
+const TREE_STASH_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Tree blobs already authenticated while checking their packs, keyed by where they were found, so
+ * the snapshot walk does not read them again (it still resolves every tree through the index).
+ */
+class TreeStash {
+  private readonly raw = new Map<string, Uint8Array>();
+  private bytes = 0;
+  constructor(private readonly budget: number) {}
+  static key(id: string, packId: string, offset: number, length: number): string {
+    return `${id}:${packId}:${offset}:${length}`;
+  }
+  get room(): number {
+    return this.budget - this.bytes;
+  }
+  add(key: string, raw: Uint8Array): void {
+    if (this.raw.has(key) || raw.length > this.room) return;
+    this.raw.set(key, raw);
+    this.bytes += raw.length;
+  }
+  get(key: string): Uint8Array | undefined {
+    return this.raw.get(key);
+  }
+}
+
+interface PackCheckContext {
+  repo: Repository;
+  readData: boolean;
+  index: IndexCache;
+  checked: VerifyReport['checked'];
+  pool: WriterPool | undefined;
+  stash: TreeStash;
+  signal: AbortSignal | undefined;
+  /** Job numbers handed to the pool. */
+  jobs: number;
+}
 
 /** Checks one pack: its bytes against its id, and with `readData` its header and every blob. */
-async function checkPack(
-  repo: Repository,
-  packId: string,
-  size: number,
-  readData: boolean,
-  index: IndexCache,
-  checked: VerifyReport['checked'],
-  signal: AbortSignal | undefined,
-): Promise<PackDamage[]> {
+async function checkPack(ctx: PackCheckContext, packId: string, size: number): Promise<PackDamage[]> {
+  const { repo, checked, stash, signal } = ctx;
   const name = packName(packId);
   const indexed: BlobLocation[] = [];
-  for await (const loc of index.packEntries(packId)) indexed.push(loc);
+  for await (const loc of ctx.index.packEntries(packId)) indexed.push(loc);
   const all = () => indexed.map((l) => toHex(l.id));
+  // The bytes are kept for readData, and for the tree blobs the snapshot walk will need.
+  const trees = stash.room > 0 ? indexed.filter((l) => l.type === 'tree') : [];
+  const keep = ctx.readData || trees.length > 0;
   const hasher = createBlake3();
   const pieces: Uint8Array[] = [];
+  // Kept packs are read in one piece (no copy to join them) unless huge.
+  const piece = keep && size <= MAX_WHOLE_READ ? Math.max(size, 1) : READ_PIECE;
   try {
-    for (let off = 0; off < size; off += READ_PIECE) {
-      const piece = await repo.store.get(name, { offset: off, length: Math.min(READ_PIECE, size - off), signal });
-      hasher.update(piece);
-      checked.bytesRead += piece.length;
-      if (readData) pieces.push(piece);
-      if (piece.length === 0) break;
+    for (let off = 0; off < size; off += piece) {
+      const got = await repo.store.get(name, { offset: off, length: Math.min(piece, size - off), signal });
+      hasher.update(got);
+      checked.bytesRead += got.length;
+      if (keep) pieces.push(got);
+      if (got.length === 0) break;
     }
   } catch (err) {
     if (isAbort(err)) throw err;
@@ -346,34 +413,34 @@ async function checkPack(
       },
     ];
   }
-  if (!readData) return [];
+  if (!keep) return [];
   const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-  let entries: PackEntry[];
-  try {
-    entries = parsePackHeader(repo.keys.dataKey, bytes);
-  } catch (err) {
-    return [{ problem: { kind: 'pack', object: name, ...codeOf(err) }, blobs: all() }];
-  }
-  const damage: PackDamage[] = [];
-  const inHeader = new Set<string>();
-  for (const e of entries) {
-    throwIfAborted(signal);
-    const id = toHex(e.id);
-    inHeader.add(`${id}:${e.offset}:${e.length}`);
-    try {
-      openBlob(repo.keys, e, bytes.subarray(e.offset, e.offset + e.length));
-      checked.blobsRead++;
-    } catch (err) {
-      damage.push({
-        problem: {
-          kind: 'blob',
-          object: `blob ${id}`,
-          ...codeOf(err),
-          message: `in pack ${packId}: ${(err as Error).message}`,
-        },
-        blobs: [id],
-      });
+  pieces.length = 0;
+  if (!ctx.readData) {
+    // Structure only: open just the trees (a fraction of a pack; a tree pack holds nothing else).
+    for (const l of trees) {
+      try {
+        const raw = openBlob(repo.keys, l, bytes.subarray(l.offset, l.offset + l.length));
+        stash.add(TreeStash.key(toHex(l.id), packId, l.offset, l.length), raw.slice());
+      } catch {
+        // The walk reads it again and reports the precise error.
+      }
     }
+    return [];
+  }
+  throwIfAborted(signal);
+  const job: PackCheckJob = { kind: 'check-pack', n: ctx.jobs++, buf: bytes, keepTreeBytes: stash.room };
+  const r = ctx.pool ? await ctx.pool.run(job, size) : runPackCheck(repo.keys, job);
+  if (r.headerError) return [{ problem: { kind: 'pack', object: name, ...r.headerError }, blobs: all() }];
+  checked.blobsRead += r.blobsRead;
+  const damage: PackDamage[] = r.blobErrors.map((e) => ({
+    problem: { kind: 'blob', object: `blob ${e.id}`, code: e.code, message: `in pack ${packId}: ${e.message}` },
+    blobs: [e.id],
+  }));
+  const inHeader = new Set(r.inHeader);
+  for (const t of r.trees) {
+    const [id, offset, length] = t.key.split(':');
+    stash.add(TreeStash.key(id!, packId, Number(offset), Number(length)), t.raw);
   }
   for (const l of indexed) {
     if (!inHeader.has(`${toHex(l.id)}:${l.offset}:${l.length}`)) {
@@ -395,10 +462,13 @@ async function checkPack(
 /** Walks trees once each, checking that every tree and content blob resolves. */
 class TreeChecker {
   private readonly seen = new Set<string>();
+  /** Index locations looked up ahead (a directory's subtrees and content lists), until read. */
+  private readonly locs = new Map<string, BlobLocation | null>();
 
   constructor(
     private readonly repo: Repository,
     private readonly index: IndexCache,
+    private readonly stash: TreeStash,
     private readonly checked: VerifyReport['checked'],
     private readonly badBlobs: Map<string, VerifyProblem>,
     readonly badTrees: Map<string, VerifyProblem>,
@@ -406,11 +476,28 @@ class TreeChecker {
     private readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** A blob's raw bytes through the private index; throws NOT_FOUND / AUTH_FAILED / CORRUPT_DATA. */
+  /**
+   * A blob's raw bytes through the private index (from the trees stashed by the pack checks when
+   * the index points where one was found); throws NOT_FOUND / AUTH_FAILED / CORRUPT_DATA.
+   */
   async read(idHex: string): Promise<Uint8Array> {
-    const [loc] = await this.index.getMany([Buffer.from(idHex, 'hex')]);
+    let loc = this.locs.get(idHex);
+    if (loc === undefined) [loc] = await this.index.getMany([Buffer.from(idHex, 'hex')]);
+    else this.locs.delete(idHex);
     if (!loc) throw new CairnError('NOT_FOUND', 'not in the index');
-    return this.repo.readBlobAt(loc, this.signal);
+    return (
+      this.stash.get(TreeStash.key(idHex, loc.packId, loc.offset, loc.length)) ?? this.repo.readBlobAt(loc, this.signal)
+    );
+  }
+
+  /** Looks up many tree ids in one batch for {@link read}. */
+  private async prefetch(ids: readonly string[]): Promise<void> {
+    const want = [...new Set(ids)].filter((id) => !this.locs.has(id));
+    if (want.length === 0) return;
+    const found = await this.index.getMany(want.map((id) => Buffer.from(id, 'hex')));
+    want.forEach((id, i) => {
+      this.locs.set(id, found[i] ?? null);
+    });
   }
 
   /** Tree nodes of a directory (following continuations); undefined when the tree is damaged. */
@@ -449,24 +536,52 @@ class TreeChecker {
     return ids;
   }
 
-  async check(treeId: string): Promise<void> {
-    if (this.seen.has(treeId)) return;
-    this.seen.add(treeId);
-    throwIfAborted(this.signal);
-    const nodes = await this.nodes(treeId);
-    if (!nodes) return;
-    this.checked.trees++;
-    for (const n of nodes) {
-      if (n.type === 'dir' && n.subtree) await this.check(n.subtree);
-      if (n.type !== 'file') continue;
-      this.checked.files++;
-      const ids = await this.content(n);
-      if (!ids) continue;
-      const unknown = ids.filter((id) => !this.badBlobs.has(id));
-      const found = await this.index.getMany(unknown.map((id) => Buffer.from(id, 'hex')));
+  /**
+   * Checks a tree and everything under it, level by level, a few hundred directories at a time so
+   * the index is asked in large batches (one LevelDB call per batch, not per directory).
+   */
+  async check(rootId: string): Promise<void> {
+    if (this.seen.has(rootId)) return;
+    this.seen.add(rootId);
+    let level = [rootId];
+    while (level.length > 0) {
+      const next: string[] = [];
+      for (let at = 0; at < level.length; at += TREES_PER_ROUND) {
+        throwIfAborted(this.signal);
+        const trees = level.slice(at, at + TREES_PER_ROUND);
+        await this.prefetch(trees);
+        const files: TreeNode[] = [];
+        for (const id of trees) {
+          const nodes = await this.nodes(id);
+          if (!nodes) continue;
+          this.checked.trees++;
+          for (const n of nodes) {
+            if (n.type === 'dir' && n.subtree && !this.seen.has(n.subtree)) {
+              this.seen.add(n.subtree);
+              next.push(n.subtree);
+            } else if (n.type === 'file') files.push(n);
+          }
+        }
+        this.checked.files += files.length;
+        await this.prefetch(files.flatMap((f) => f.contentLists ?? []));
+        const ids = new Set<string>();
+        for (const f of files) {
+          for (const id of (await this.content(f)) ?? []) if (!this.badBlobs.has(id)) ids.add(id);
+        }
+        await this.requirePresent([...ids]);
+      }
+      level = next;
+    }
+  }
+
+  /** Records a NOT_FOUND problem for every id the index does not list. */
+  private async requirePresent(ids: readonly string[]): Promise<void> {
+    for (let at = 0; at < ids.length; at += LOOKUP_BATCH) {
+      const part = ids.slice(at, at + LOOKUP_BATCH);
+      const found = await this.index.getMany(part.map((id) => Buffer.from(id, 'hex')));
       found.forEach((loc, i) => {
         if (loc) return;
-        const id = unknown[i]!;
+        const id = part[i]!;
         this.badBlobs.set(
           id,
           this.problem({

@@ -1,12 +1,18 @@
 /**
- * Worker-thread entry of restores: runs the jobs the main thread posts (writer.ts), one after
- * another, and answers each with its result. Built as its own bundle entry (`restore-worker.js`).
+ * Worker-thread entry of restores (and of verify's pack checks): runs the jobs the main thread
+ * posts (writer.ts, maintain/pack-check.ts), one after another, and answers each with its result.
+ * Built as its own bundle entry (`restore-worker.js`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BlobKeys } from '../format/blob.js';
-import { runJob, type WireJob } from './writer.js';
+import { type PoolJob, runPoolJob } from './writer-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('restore-worker must run in a worker thread');
 const keys = workerData as BlobKeys;
-port.on('message', (job: WireJob) => port.postMessage(runJob(keys, job)));
+port.on('message', (job: PoolJob) => {
+  const result = runPoolJob(keys, job);
+  // Tree bytes go back by transfer, not by copy.
+  const transfer = 'trees' in result ? result.trees.map((t) => t.raw.buffer as ArrayBuffer) : [];
+  port.postMessage(result, transfer);
+});

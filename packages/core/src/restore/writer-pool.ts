@@ -14,12 +14,22 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CairnError } from '../errors.js';
 import type { BlobKeys } from '../format/blob.js';
+import { isPackCheckJob, type PackCheckJob, type PackCheckResult, runPackCheck } from '../maintain/pack-check.js';
 import { runJob, type WireJob, type WireResult } from './writer.js';
+
+/** What the pool's threads run: restore writes, and verify's pack checks. */
+export type PoolJob = WireJob | PackCheckJob;
+type ResultOf<J extends PoolJob> = J extends PackCheckJob ? PackCheckResult : WireResult;
+
+/** Runs a job of either kind on this thread. */
+export function runPoolJob<J extends PoolJob>(keys: BlobKeys, job: J): ResultOf<J> {
+  return (isPackCheckJob(job) ? runPackCheck(keys, job) : runJob(keys, job as WireJob)) as ResultOf<J>;
+}
 
 interface Slot {
   worker: Worker;
   load: number;
-  jobs: Map<number, { load: number; resolve: (r: WireResult) => void; reject: (e: unknown) => void }>;
+  jobs: Map<number, { load: number; resolve: (r: WireResult | PackCheckResult) => void; reject: (e: unknown) => void }>;
 }
 
 /** Jobs queued on a worker beyond which the calling thread runs the next one itself. */
@@ -61,7 +71,7 @@ export class WriterPool {
           resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
         });
         const slot: Slot = { worker, load: 0, jobs: new Map() };
-        worker.on('message', (r: WireResult) => {
+        worker.on('message', (r: WireResult | PackCheckResult) => {
           const entry = slot.jobs.get(r.n);
           if (!entry) return;
           slot.jobs.delete(r.n);
@@ -85,10 +95,13 @@ export class WriterPool {
     return this.slots.length;
   }
 
-  /** Runs a job; `load` weighs it for balancing (bytes). The job's buffer is transferred. */
-  run(job: WireJob, load: number): Promise<WireResult> {
+  /**
+   * Runs a job; `load` weighs it for balancing (bytes). The job's buffer is transferred. Job
+   * numbers (`n`) must be unique among the jobs in flight.
+   */
+  run<J extends PoolJob>(job: J, load: number): Promise<ResultOf<J>> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.slots.length === 0) return Promise.resolve().then(() => runJob(this.keys, job));
+    if (this.slots.length === 0) return Promise.resolve().then(() => runPoolJob(this.keys, job));
     const slot = this.slots.reduce((a, b) => (b.load < a.load ? b : a));
     if (slot.jobs.size >= QUEUED_PER_WORKER && !this.inlineBusy) {
       // Every worker has work queued: the calling thread takes this one (after pending I/O).
@@ -96,7 +109,7 @@ export class WriterPool {
       return new Promise((resolve) =>
         setImmediate(() => {
           try {
-            resolve(runJob(this.keys, job));
+            resolve(runPoolJob(this.keys, job));
           } finally {
             this.inlineBusy = false;
           }
@@ -104,7 +117,7 @@ export class WriterPool {
       );
     }
     return new Promise((resolve, reject) => {
-      slot.jobs.set(job.n, { load, resolve, reject });
+      slot.jobs.set(job.n, { load, resolve: resolve as (r: WireResult | PackCheckResult) => void, reject });
       slot.load += load;
       // Stores hand out a buffer the caller owns (DiskStore and MemoryStore allocate one per
       // read); a view into a larger one (e.g. a pooled Buffer) is copied so only its bytes move.

@@ -150,6 +150,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   const lock = await repo.lock({ exclusive: false, operation: 'backup', ...(signal ? { signal } : {}) });
   let pool: ContentPool | undefined;
   let packer: Packer | undefined;
+  const scanDone = new AbortController();
   try {
     const index = await repo.index(signal);
     const parent = await chooseParent(repo, kind, host, paths, options.parent, signal);
@@ -180,10 +181,16 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     });
 
     const startScan = () =>
-      scanTotals(paths, exclude, !!options.oneFileSystem, signal, (t) => {
-        progress.filesTotal = t.files;
-        progress.bytesTotal = t.bytes;
-      })
+      scanTotals(
+        paths,
+        exclude,
+        !!options.oneFileSystem,
+        AbortSignal.any([scanDone.signal, ...(signal ? [signal] : [])]),
+        (t) => {
+          progress.filesTotal = t.files;
+          progress.bytesTotal = t.bytes;
+        },
+      )
         .then((t) => {
           progress.filesTotal = t.files;
           progress.bytesTotal = t.bytes;
@@ -258,6 +265,8 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     await packer?.salvage();
     throw err;
   } finally {
+    // The totals scan only feeds progress: stop it (it would otherwise keep walking the tree).
+    scanDone.abort();
     await pool?.close();
     await lock.release();
   }

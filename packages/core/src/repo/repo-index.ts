@@ -94,6 +94,17 @@ const SYNC_ROUNDS = 4;
 /** Deletes in flight during compaction. */
 const DELETE_CONCURRENCY = 8;
 
+/** LevelDB lookups running at once; more requests wait and are merged. */
+const LOOKUPS_IN_FLIGHT = 2;
+/** Most ids in one merged lookup (a single request may be larger; it is never split). */
+const MERGED_LOOKUP_IDS = 4096;
+
+interface QueuedLookup {
+  ids: readonly Uint8Array[];
+  resolve: (found: (BlobLocation | undefined)[]) => void;
+  reject: (err: unknown) => void;
+}
+
 interface SessionSegment {
   id: string;
   entries: number;
@@ -113,6 +124,8 @@ export class RepoIndex {
   private readonly readBudgetBytes: number;
   /** What the last sync did. */
   lastSync: IndexSyncReport | undefined;
+  private readonly lookupQueue: QueuedLookup[] = [];
+  private lookupsInFlight = 0;
 
   private constructor(
     private readonly store: Store,
@@ -251,7 +264,7 @@ export class RepoIndex {
   /** Looks up blob ids: pending entries of this process first, then the cache. */
   async lookup(ids: readonly Uint8Array[]): Promise<(BlobLocation | undefined)[]> {
     const groups = this.visibleGroups();
-    if (groups.length === 0) return this.cache.getMany(ids);
+    if (groups.length === 0) return this.cacheLookup(ids);
     const out: (BlobLocation | undefined)[] = new Array(ids.length);
     const ask: Uint8Array[] = [];
     const at: number[] = [];
@@ -266,12 +279,59 @@ export class RepoIndex {
       }
     }
     if (ask.length > 0) {
-      const found = await this.cache.getMany(ask);
+      const found = await this.cacheLookup(ask);
       found.forEach((loc, j) => {
         out[at[j]!] = loc;
       });
     }
     return out;
+  }
+
+  /**
+   * Cache lookups, coalesced: up to {@link LOOKUPS_IN_FLIGHT} LevelDB calls run at once, and
+   * requests arriving meanwhile (a backup's walk asks once per directory, from many directories at
+   * a time) are merged into the next call, which costs a thread-pool round trip each.
+   */
+  private cacheLookup(ids: readonly Uint8Array[]): Promise<(BlobLocation | undefined)[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.lookupQueue.push({ ids, resolve, reject });
+      if (this.lookupsInFlight < LOOKUPS_IN_FLIGHT) this.flushLookups();
+    });
+  }
+
+  private flushLookups(): void {
+    const batch: QueuedLookup[] = [];
+    let n = 0;
+    while (
+      this.lookupQueue.length > 0 &&
+      (batch.length === 0 || n + this.lookupQueue[0]!.ids.length <= MERGED_LOOKUP_IDS)
+    ) {
+      const q = this.lookupQueue.shift()!;
+      batch.push(q);
+      n += q.ids.length;
+    }
+    if (batch.length === 0) return;
+    this.lookupsInFlight++;
+    const all = batch.length === 1 ? batch[0]!.ids : batch.flatMap((b) => b.ids);
+    this.cache
+      .getMany(all)
+      .then(
+        (found) => {
+          let at = 0;
+          for (const b of batch) {
+            b.resolve(batch.length === 1 ? found : found.slice(at, at + b.ids.length));
+            at += b.ids.length;
+          }
+        },
+        (err: unknown) => {
+          for (const b of batch) b.reject(err);
+        },
+      )
+      .finally(() => {
+        this.lookupsInFlight--;
+        if (this.lookupQueue.length > 0) this.flushLookups();
+      });
   }
 
   /** Pending groups with entries, oldest first. */

@@ -107,6 +107,37 @@ describe('RepoIndex', () => {
     await again.close();
   });
 
+  it('many lookups at once (merged into few cache calls) each get their own answers', async () => {
+    const store = new MemoryStore();
+    const index = await RepoIndex.open(store, KEY, await tempDir());
+    await checkpoint(index, range(1, 41));
+    const calls = vi.spyOn(index.cache, 'getMany');
+    // 200 requests from 40 packs, some with ids nobody stored, one empty, all in flight together.
+    const requests = range(0, 200).map((i) => {
+      const p = 1 + (i % 40);
+      const known = packEntries(p).slice(0, 1 + (i % 4));
+      const ids = known.map((e) => e.id);
+      if (i % 3 === 0) ids.push(makeId(2, i));
+      return { p, known, ids: i === 7 ? [] : ids };
+    });
+    const answers = await Promise.all(requests.map((r) => index.lookup(r.ids)));
+    requests.forEach((r, i) => {
+      if (r.ids.length === 0) return expect(answers[i]).toEqual([]);
+      const expected = [
+        ...r.known.map((e) => locationOf(packIdHex(r.p), e)),
+        ...(r.ids.length > r.known.length ? [undefined] : []),
+      ];
+      expect(answers[i]).toEqual(expected);
+    });
+    expect(calls.mock.calls.length).toBeLessThan(20);
+    // A failing cache call rejects every request merged into it, and later calls still work.
+    calls.mockRejectedValueOnce(new CairnError('IO_ERROR', 'boom'));
+    const failing = await Promise.allSettled([index.lookup(blobsOf([1])), index.lookup(blobsOf([2]))]);
+    expect(failing[0]).toMatchObject({ status: 'rejected', reason: { code: 'IO_ERROR' } });
+    await expectAll(index, [3, 4]);
+    await index.close();
+  });
+
   it('keeps entries visible while their segment is written, and pending when it fails', async () => {
     const store = new HookStore(new MemoryStore());
     const index = await RepoIndex.open(store, KEY, await tempDir());

@@ -6,16 +6,19 @@
  * authenticated, decrypted and re-hashed against its id, and pack headers are compared with the
  * index. Every problem names the damaged object and the snapshots and paths that depend on it.
  *
- * Speed: two packs are read at once; with readData their blobs are opened on worker threads
- * while the main thread reads and hashes the next ones, and tree blobs met on the way are kept
- * (up to 64 MiB) so the snapshot walk does not read them again.
+ * Speed: packs holding trees are checked first; with readData every pack's blobs are opened on
+ * worker threads (one per core, at most 4) while the main thread reads and hashes the next packs
+ * (one more than there are threads) and, once the tree packs are done, walks the snapshots. Tree
+ * blobs met on the way are kept (up to 64 MiB) so the walk does not read them again.
  *
  * Memory stays bounded: index entries live in a private LevelDB built from the segments (not the
- * local cache, which could be stale), at most two packs are held (whole only with readData, or
- * when they hold trees), the tree stash has a budget, and consequence paths are capped per problem.
+ * local cache, which could be stale), at most threads + 1 packs are held (whole only with readData,
+ * or when they hold trees), the tree stash has a budget, and consequence paths are capped per
+ * problem.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { readKeyFileInfo } from '../crypto/index.js';
 import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
@@ -31,7 +34,7 @@ import { listKeyIds } from '../repo/keys.js';
 import { DATA_PREFIX, INDEX_PREFIX, idFromName, keyName, packName, snapshotName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
 import { listSnapshotIds, loadSnapshot } from '../repo/snapshots.js';
-import { defaultWriterThreads, WriterPool } from '../restore/writer-pool.js';
+import { WriterPool } from '../restore/writer-pool.js';
 import { type PackCheckJob, runPackCheck } from './pack-check.js';
 import { type DrillResult, restoreDrill } from './restore-drill.js';
 import { type PackSubset, parseSubset, selectPacks } from './subset.js';
@@ -122,6 +125,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
   const lock = await repo.lock({ exclusive: false, operation: 'verify', ...(signal ? { signal } : {}) });
   const cacheDir = join(repo.cacheDir, `verify-${process.pid}-${toHex(randomBytes(4))}`);
   const index = await IndexCache.open(cacheDir);
+  let stopWalk = async () => {};
   try {
     // Keys.
     for (const id of await listKeyIds(repo.store, signal)) {
@@ -188,9 +192,11 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     const badBlobs = new Map<string, VerifyProblem>();
     const stash = new TreeStash(TREE_STASH_BYTES);
     const indexedPacks = new Map<string, number>(); // pack id -> entries
+    const treePacks = new Set<string>();
     for await (const loc of index.locations()) {
       checked.indexEntries++;
       indexedPacks.set(loc.packId, (indexedPacks.get(loc.packId) ?? 0) + 1);
+      if (loc.type === 'tree') treePacks.add(loc.packId);
       const size = packSizes.get(loc.packId);
       if (size === undefined || loc.offset + loc.length > size) {
         const blob = toHex(loc.id);
@@ -211,7 +217,11 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     const unindexedPacks = [...packSizes.keys()].filter((p) => !indexedPacks.has(p)).sort();
 
     // Pack bytes (and, with readData, every blob).
-    const toRead = selectPacks([...packSizes.keys()].sort(), subset);
+    // Packs holding trees first: once they are checked (and their trees stashed), the snapshot
+    // walk runs on the main thread while the data packs are still being checked.
+    const selected = selectPacks([...packSizes.keys()].sort(), subset);
+    const toRead = [...selected.filter((p) => treePacks.has(p)), ...selected.filter((p) => !treePacks.has(p))];
+    let treePacksLeft = toRead.filter((p) => treePacks.has(p)).length;
     progress.filesTotal = toRead.length;
     progress.bytesTotal = toRead.reduce((n, p) => n + packSizes.get(p)!, 0);
     progress.totalsFinal = true;
@@ -221,10 +231,46 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
       subset: options.subset ?? 'all',
       packs: toRead.length,
     });
+    // Snapshots, their trees and their files: started as soon as the tree packs are checked.
+    const badTrees = new Map<string, VerifyProblem>();
+    const walkAbort = new AbortController();
+    const walkSignal = signal ? AbortSignal.any([signal, walkAbort.signal]) : walkAbort.signal;
+    const walkSnapshots = async () => {
+      const snapshots: Snapshot[] = [];
+      for (const id of await listSnapshotIds(repo, walkSignal)) {
+        checked.snapshots++;
+        try {
+          snapshots.push(await loadSnapshot(repo, id, walkSignal));
+        } catch (err) {
+          if (isAbort(err)) throw err;
+          problem({
+            kind: 'snapshot',
+            object: snapshotName(id),
+            ...codeOf(err),
+            hint: 'this snapshot cannot be restored; its data may remain in other snapshots',
+          });
+        }
+      }
+      const walker = new TreeChecker(repo, index, stash, checked, badBlobs, badTrees, problem, walkSignal);
+      for (const s of snapshots) await walker.check(s.tree);
+      return { snapshots, walker };
+    };
+    let walk: Promise<Awaited<ReturnType<typeof walkSnapshots>>> | undefined;
+    const startWalk = () => {
+      if (walk || treePacksLeft > 0) return;
+      walk = walkSnapshots();
+      walk.catch(() => {}); // awaited below; never unhandled meanwhile
+    };
+    stopWalk = async () => {
+      walkAbort.abort();
+      await walk?.catch(() => {});
+    };
+    startWalk();
+
     // Several packs at once: reads overlap, and with readData the blobs are opened on the worker
     // threads while the main thread reads and hashes the next packs. Damage is reported in pack
     // order once all are checked.
-    const pool = options.readData ? new WriterPool(repo.keys, defaultWriterThreads()) : undefined;
+    const pool = options.readData ? new WriterPool(repo.keys, VERIFY_THREADS) : undefined;
     const damage: PackDamage[][] = new Array(toRead.length);
     const ctx: PackCheckContext = { repo, readData: !!options.readData, index, checked, pool, stash, signal, jobs: 0 };
     try {
@@ -235,6 +281,10 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
           const i = next++;
           const packId = toRead[i]!;
           damage[i] = await checkPack(ctx, packId, packSizes.get(packId)!);
+          if (treePacks.has(packId)) {
+            treePacksLeft--;
+            startWalk();
+          }
           progress.filesDone++;
           progress.bytesDone += packSizes.get(packId)!;
           progress.tick();
@@ -244,6 +294,8 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     } finally {
       await pool?.close();
     }
+    treePacksLeft = 0;
+    startWalk();
     for (const damaged of damage) {
       for (const d of damaged ?? []) {
         const p = problem(d.problem);
@@ -251,25 +303,8 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
       }
     }
 
-    // Snapshots, their trees and their files.
-    const snapshots: Snapshot[] = [];
-    for (const id of await listSnapshotIds(repo, signal)) {
-      checked.snapshots++;
-      try {
-        snapshots.push(await loadSnapshot(repo, id, signal));
-      } catch (err) {
-        if (isAbort(err)) throw err;
-        problem({
-          kind: 'snapshot',
-          object: snapshotName(id),
-          ...codeOf(err),
-          hint: 'this snapshot cannot be restored; its data may remain in other snapshots',
-        });
-      }
-    }
-    const badTrees = new Map<string, VerifyProblem>();
-    const walker = new TreeChecker(repo, index, stash, checked, badBlobs, badTrees, problem, signal);
-    for (const s of snapshots) await walker.check(s.tree);
+    const { snapshots, walker } = await walk!;
+    walk = undefined;
 
     // Consequences: which snapshots and paths depend on each damaged object.
     if (badBlobs.size > 0 || badTrees.size > 0) {
@@ -317,6 +352,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     progress.summary({ ...report });
     return report;
   } finally {
+    await stopWalk();
     await index.close();
     await rm(cacheDir, { recursive: true, force: true });
     await lock.release();
@@ -332,8 +368,13 @@ interface PackDamage {
 const READ_PIECE = 16 * 1024 * 1024;
 /** Largest pack read in one piece when its bytes are kept. */
 const MAX_WHOLE_READ = 256 * 1024 * 1024;
+/**
+ * Threads opening blobs with readData: one per core (the main thread mostly waits on reads), at
+ * most 4 (each costs ~60 MiB).
+ */
+const VERIFY_THREADS = Math.min(4, availableParallelism());
 /** Packs being read or checked at once (each held whole with readData: bounded by pack size). */
-const PACKS_IN_FLIGHT = 2;
+const PACKS_IN_FLIGHT = VERIFY_THREADS + 1;
 /** Raw tree bytes kept from the pack checks for the snapshot walk. */
 const TREE_STASH_BYTES = 64 * 1024 * 1024;
 

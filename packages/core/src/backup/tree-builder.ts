@@ -20,6 +20,7 @@ import type { Repository } from '../repo/repository.js';
 import type { ContentPool } from './content-pool.js';
 import type { ContentResult } from './content-processor.js';
 import type { ExcludeMatcher } from './excludes.js';
+import { MetadataReader } from './metadata-reader.js';
 import type { Packer } from './packer.js';
 import { Semaphore } from './semaphore.js';
 
@@ -54,23 +55,6 @@ const join = (dir: Buffer, name: Uint8Array): Buffer =>
 
 /** Directories walked concurrently at most (beyond that, subdirectories are walked in turn). */
 const MAX_ACTIVE_DIRS = 16;
-/** lstat calls in flight per directory. */
-const LSTAT_PARALLEL = 8;
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
-}
-
 const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
   a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]));
 const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined) =>
@@ -126,6 +110,8 @@ export class TreeBuilder {
   /** Number of unreadable items (the snapshot is partial when > 0). */
   unreadable = 0;
   private readonly slots: Semaphore;
+  /** readdir and lstat: synchronous while the metadata is cached, else asynchronous. */
+  private readonly meta = new MetadataReader();
   private activeDirs = 0;
   private readonly hardlinks = new Map<string, Promise<ContentResult>>();
 
@@ -219,10 +205,7 @@ export class TreeBuilder {
     throwIfAborted(this.o.signal);
     this.stats.dirs++;
     const [listing, prev] = await Promise.all([
-      fsp.readdir(path, { encoding: 'buffer' }).then(
-        (names) => names.sort(Buffer.compare),
-        (err: unknown) => err as Error,
-      ),
+      this.meta.readdir(path).catch((err: unknown) => err as Error),
       this.prevEntries(prevTree),
     ]);
     if (listing instanceof Error) {
@@ -232,9 +215,7 @@ export class TreeBuilder {
     const entries = listing
       .map((name) => ({ name, full: join(path, name) }))
       .filter((e) => !this.o.exclude(toText(e.full), toText(e.name)));
-    const stats = await mapLimit(entries, LSTAT_PARALLEL, (e) =>
-      fsp.lstat(e.full, { bigint: true }).catch((err: unknown) => err as NodeJS.ErrnoException),
-    );
+    const stats = await this.meta.lstatAll(entries.map((e) => e.full));
     const reusable = await this.reusableContent(entries, stats, prev);
     const pending: (PendingNode | TreeNode | Promise<TreeNode | undefined>)[] = [];
     for (const [i, e] of entries.entries()) {

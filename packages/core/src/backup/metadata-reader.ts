@@ -8,30 +8,36 @@
  * 72–97 ms with 8 in flight), and the walk's main thread is the limit of an unchanged backup.
  * But a synchronous call blocks the event loop for as long as the disk takes, and on a cold cache,
  * a network file system or a slow disk, many calls in flight are far faster than one at a time.
- * So each directory's calls run synchronously while they average under {@link SLOW_CALL_MS}; the
- * first directory that is slower switches this reader to asynchronous calls (bounded concurrency)
- * for the rest of the run. The cost of finding out is one directory's worth of slow calls.
+ * So each directory's calls run synchronously while they average under {@link SLOW_CALL_MS}; a
+ * directory that is slower switches this reader to asynchronous calls (bounded concurrency). Every
+ * {@link PROBE_EVERY}th directory after that is tried synchronously again, and a fast one switches
+ * back (the cache warms up, or the slowness was another process's burst). The cost of finding out
+ * is one directory's worth of slow calls per probe.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 /** Average time per synchronous call above which the reader switches to asynchronous calls. */
 const SLOW_CALL_MS = 0.05;
+/** In asynchronous mode, one directory in this many is tried synchronously. */
+const PROBE_EVERY = 32;
 /** lstat calls in flight per directory in asynchronous mode. */
 const LSTAT_PARALLEL = 8;
 
 export type StatResult = fs.BigIntStats | NodeJS.ErrnoException;
 
 export class MetadataReader {
-  /** True once calls were found slow: everything is asynchronous from then on. */
+  /** True while calls are found slow: asynchronous calls, with a synchronous probe now and then. */
   private async_: boolean;
+  private sinceProbe = 0;
   private readonly slowCallMs: number;
   private readonly minTotalMs: number;
 
   /**
    * @param options.async start asynchronous; `slowCallMs` / `minTotalMs`: a directory's synchronous
-   * calls switch the reader when they average more than `slowCallMs` and took more than
-   * `minTotalMs` in all (defaults {@link SLOW_CALL_MS} and 1 ms).
+   * calls switch the reader to asynchronous when they average more than `slowCallMs` and took more
+   * than `minTotalMs` in all (defaults {@link SLOW_CALL_MS} and 1 ms), and back when a probe's
+   * average is at most `slowCallMs`.
    */
   constructor(options: { async?: boolean; slowCallMs?: number; minTotalMs?: number } = {}) {
     this.async_ = options.async ?? false;
@@ -44,6 +50,14 @@ export class MetadataReader {
     return this.async_;
   }
 
+  /** Whether this directory's calls run synchronously (a probe now and then in asynchronous mode). */
+  private synchronousNow(): boolean {
+    if (!this.async_) return true;
+    if (++this.sinceProbe < PROBE_EVERY) return false;
+    this.sinceProbe = 0;
+    return true;
+  }
+
   /** Names in a directory (as bytes, kept exact), sorted bytewise. */
   async readdir(path: Buffer): Promise<Buffer[]> {
     let names: Buffer[];
@@ -51,14 +65,14 @@ export class MetadataReader {
     else {
       const t0 = performance.now();
       names = fs.readdirSync(path, { encoding: 'buffer' });
-      this.observe(performance.now() - t0, 1);
+      this.observe(performance.now() - t0, 1, false);
     }
     return names.sort(Buffer.compare);
   }
 
   /** lstat of every path (errors in place of stats), in order. */
   async lstatAll(paths: readonly Buffer[]): Promise<StatResult[]> {
-    if (this.async_) return lstatConcurrently(paths);
+    if (!this.synchronousNow()) return lstatConcurrently(paths);
     const out: StatResult[] = new Array(paths.length);
     const t0 = performance.now();
     for (let i = 0; i < paths.length; i++) {
@@ -68,14 +82,18 @@ export class MetadataReader {
         out[i] = err as NodeJS.ErrnoException;
       }
     }
-    this.observe(performance.now() - t0, paths.length);
+    this.observe(performance.now() - t0, paths.length, true);
     // Let queued work (worker messages, uploads) run between directories.
     await new Promise<void>((resolve) => setImmediate(resolve));
     return out;
   }
 
-  private observe(ms: number, calls: number): void {
-    if (calls > 0 && ms / calls > this.slowCallMs && ms > this.minTotalMs) this.async_ = true;
+  /** Records how long synchronous calls took; `probe`: a verdict that may also switch back. */
+  private observe(ms: number, calls: number, probe: boolean): void {
+    if (calls === 0) return;
+    const slow = ms / calls > this.slowCallMs && ms > this.minTotalMs;
+    if (slow) this.async_ = true;
+    else if (probe && ms / calls <= this.slowCallMs) this.async_ = false;
   }
 }
 

@@ -1,14 +1,19 @@
 /**
  * A quick walk that counts files and bytes ahead of the backup, so progress can show totals and an
- * ETA (the way restic does). It runs alongside the backup and never fails it.
+ * ETA (the way restic does). It runs alongside the backup and never fails it. Its metadata calls go
+ * through a {@link MetadataReader} of its own: synchronous while they are fast, so the count costs
+ * the main thread (which the backup's walk also needs) as little as possible.
  */
-import * as fsp from 'node:fs/promises';
 import type { ExcludeMatcher } from './excludes.js';
+import { MetadataReader } from './metadata-reader.js';
 
 export interface ScanTotals {
   files: number;
   bytes: number;
 }
+
+const SLASH = Buffer.from('/');
+const toText = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
 export async function scanTotals(
   paths: readonly string[],
@@ -17,26 +22,36 @@ export async function scanTotals(
   signal: AbortSignal | undefined,
   onUpdate: (t: ScanTotals) => void,
 ): Promise<ScanTotals> {
+  const reader = new MetadataReader();
   const totals: ScanTotals = { files: 0, bytes: 0 };
   let last = 0;
-  const visit = async (path: string, name: string, rootDev: bigint | undefined, root = false): Promise<void> => {
-    if (signal?.aborted) return;
-    if (!root && exclude(path, name)) return;
-    const st = await fsp.lstat(path, { bigint: true }).catch(() => undefined);
-    if (!st) return;
-    if (st.isFile()) {
-      totals.files++;
-      totals.bytes += Number(st.size);
-      if (Date.now() - last > 200) {
-        last = Date.now();
-        onUpdate(totals);
-      }
-    } else if (st.isDirectory()) {
-      if (oneFileSystem && rootDev !== undefined && st.dev !== rootDev) return;
-      const names = await fsp.readdir(path).catch(() => [] as string[]);
-      for (const n of names) await visit(path === '/' ? `/${n}` : `${path}/${n}`, n, rootDev ?? st.dev);
+  const countFile = (size: bigint) => {
+    totals.files++;
+    totals.bytes += Number(size);
+    if (Date.now() - last > 200) {
+      last = Date.now();
+      onUpdate(totals);
     }
   };
-  for (const p of paths) await visit(p, p.split('/').pop() || p, undefined, true);
+  const walkDir = async (dir: Buffer, rootDev: bigint): Promise<void> => {
+    if (signal?.aborted) return;
+    const names = await reader.readdir(dir).catch(() => [] as Buffer[]);
+    const prefix = dir.length === 1 && dir[0] === 0x2f ? dir : Buffer.concat([dir, SLASH]);
+    const children = names.map((n) => ({ name: n, full: Buffer.concat([prefix, n]) }));
+    const kept = children.filter((c) => !exclude(toText(c.full), toText(c.name)));
+    const stats = await reader.lstatAll(kept.map((c) => c.full));
+    for (let i = 0; i < kept.length; i++) {
+      const st = stats[i]!;
+      if (!('ino' in st)) continue;
+      if (st.isFile()) countFile(st.size);
+      else if (st.isDirectory() && !(oneFileSystem && st.dev !== rootDev)) await walkDir(kept[i]!.full, rootDev);
+    }
+  };
+  for (const p of paths) {
+    const [st] = await reader.lstatAll([Buffer.from(p)]);
+    if (!st || !('ino' in st)) continue;
+    if (st.isFile()) countFile(st.size);
+    else if (st.isDirectory()) await walkDir(Buffer.from(p), st.dev);
+  }
   return totals;
 }

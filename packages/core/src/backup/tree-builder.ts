@@ -14,6 +14,7 @@ import { CairnError, throwIfAborted } from '../errors.js';
 import type { BackupKind, SnapshotError } from '../format/snapshot.js';
 import { encodeContentList, MAX_INLINE_CONTENT, type TreeNode } from '../format/tree.js';
 import { nodeFromStat } from '../fsmeta/node-from-stat.js';
+import type { BlobLocation } from '../index/blob-location.js';
 import type { ProgressReporter } from '../progress.js';
 import type { RepoIndex } from '../repo/repo-index.js';
 import type { Repository } from '../repo/repository.js';
@@ -110,6 +111,8 @@ export class TreeBuilder {
   /** Number of unreadable items (the snapshot is partial when > 0). */
   unreadable = 0;
   private readonly slots: Semaphore;
+  /** Locations of parent subtrees, looked up with their parent directory's content (see reusableContent). */
+  private readonly treeLocs = new Map<string, BlobLocation>();
   /** readdir and lstat: synchronous while the metadata is cached, else asynchronous. */
   private readonly meta = new MetadataReader();
   private activeDirs = 0;
@@ -186,7 +189,9 @@ export class TreeBuilder {
     const map = new Map<string, TreeNode>();
     if (!treeId) return map;
     try {
-      for await (const n of this.o.repo.treeEntries(treeId, this.o.signal))
+      const loc = this.treeLocs.get(treeId);
+      this.treeLocs.delete(treeId);
+      for await (const n of this.o.repo.treeEntries(treeId, this.o.signal, loc))
         map.set(Buffer.from(n.name).toString('hex'), n);
     } catch (err) {
       if ((err as CairnError).code === 'ABORTED') throw err;
@@ -252,7 +257,8 @@ export class TreeBuilder {
 
   /**
    * Indexes (into `entries`) of the files that may reuse their parent's content: same size,
-   * mtime, ctime and inode, and every blob still indexed (one batched lookup per directory).
+   * mtime, ctime and inode, and every blob still indexed (one batched lookup per directory). The
+   * same lookup finds the parent's subtrees of the subdirectories, which are walked next.
    */
   private async reusableContent(
     entries: { name: Buffer }[],
@@ -262,10 +268,13 @@ export class TreeBuilder {
     const ok = new Set<number>();
     if (this.o.kind === 'full' || prev.size === 0) return ok;
     const candidates: { i: number; ids: string[] }[] = [];
+    const subtrees: string[] = [];
     for (const [i, e] of entries.entries()) {
       const st = stats[i]!;
-      if (!('ino' in st) || !st.isFile()) continue;
+      if (!('ino' in st)) continue;
       const p = prev.get(e.name.toString('hex'));
+      if (st.isDirectory() && p?.type === 'dir' && p.subtree) subtrees.push(p.subtree);
+      if (!st.isFile()) continue;
       if (
         p?.type === 'file' &&
         p.size === Number(st.size) &&
@@ -278,7 +287,11 @@ export class TreeBuilder {
       }
     }
     const all = [...new Set(candidates.flatMap((c) => c.ids))];
-    const found = await this.o.index.lookup(all.map((h) => Buffer.from(h, 'hex')));
+    const found = await this.o.index.lookup([...all, ...subtrees].map((h) => Buffer.from(h, 'hex')));
+    subtrees.forEach((id, j) => {
+      const loc = found[all.length + j];
+      if (loc) this.treeLocs.set(id, loc);
+    });
     const missing = new Set(all.filter((_, j) => !found[j]));
     for (const c of candidates) if (c.ids.every((id) => !missing.has(id))) ok.add(c.i);
     return ok;

@@ -200,11 +200,11 @@ export class Repository {
     return openBlob(this.keys, loc, sealed);
   }
 
-  /** Reads a tree blob, checking it is one. */
-  async loadTree(idHex: string, signal?: AbortSignal): Promise<Tree> {
+  /** Reads a tree blob, checking it is one (`loc`: its location when the caller looked it up). */
+  async loadTree(idHex: string, signal?: AbortSignal, loc?: BlobLocation): Promise<Tree> {
     const cached = this.treeCache.get(idHex);
     if (cached) return cached;
-    const loc = await this.locate(idHex, signal);
+    loc ??= await this.locate(idHex, signal);
     expectType(loc, 'tree');
     const tree = decodeTree(await this.readBlobAt(loc, signal));
     if (this.treeCache.size >= TREE_CACHE_ENTRIES) this.treeCache.delete(this.treeCache.keys().next().value!);
@@ -212,11 +212,14 @@ export class Repository {
     return tree;
   }
 
-  /** Every entry of a directory, following continuation blobs of very large directories. */
-  async *treeEntries(idHex: string, signal?: AbortSignal): AsyncIterable<Tree['nodes'][number]> {
+  /**
+   * Every entry of a directory, following continuation blobs of very large directories (`loc`: the
+   * first blob's location when the caller looked it up).
+   */
+  async *treeEntries(idHex: string, signal?: AbortSignal, loc?: BlobLocation): AsyncIterable<Tree['nodes'][number]> {
     let next: string | undefined = idHex;
     while (next) {
-      const tree = await this.loadTree(next, signal);
+      const tree = await this.loadTree(next, signal, next === idHex ? loc : undefined);
       yield* tree.nodes;
       next = tree.next;
     }

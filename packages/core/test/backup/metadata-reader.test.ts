@@ -40,13 +40,19 @@ describe('MetadataReader', () => {
     expect(results[0]!.stats.at(-1)).toBe('ENOENT');
   });
 
-  it('starts synchronous and switches for good once calls are slow', async () => {
+  it('starts synchronous, switches when calls are slow, and back when a later probe is fast', async () => {
     expect(new MetadataReader().asynchronous).toBe(false);
     const slow = new MetadataReader({ slowCallMs: 0, minTotalMs: 0 });
     await slow.lstatAll([Buffer.from(dir)]);
     expect(slow.asynchronous).toBe(true);
-    await slow.readdir(Buffer.from(dir));
+    // Probes (every 32nd directory) that are slow too keep it asynchronous.
+    for (let i = 0; i < 40; i++) await slow.lstatAll([Buffer.from(dir)]);
     expect(slow.asynchronous).toBe(true);
-    expect(new MetadataReader({ async: true }).asynchronous).toBe(true);
+    // Started asynchronous, with calls that always count as fast: the 32nd directory switches back.
+    const recovering = new MetadataReader({ async: true, slowCallMs: 1e9 });
+    for (let i = 0; i < 31; i++) await recovering.lstatAll([Buffer.from(dir)]);
+    expect(recovering.asynchronous).toBe(true);
+    await recovering.lstatAll([Buffer.from(dir)]);
+    expect(recovering.asynchronous).toBe(false);
   });
 });

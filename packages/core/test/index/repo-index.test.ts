@@ -122,7 +122,10 @@ describe('RepoIndex', () => {
     });
     const answers = await Promise.all(requests.map((r) => index.lookup(r.ids)));
     requests.forEach((r, i) => {
-      if (r.ids.length === 0) return expect(answers[i]).toEqual([]);
+      if (r.ids.length === 0) {
+        expect(answers[i]).toEqual([]);
+        return;
+      }
       const expected = [
         ...r.known.map((e) => locationOf(packIdHex(r.p), e)),
         ...(r.ids.length > r.known.length ? [undefined] : []),

@@ -166,11 +166,12 @@ function decodeNode(o: unknown): TreeNode {
   const e = o as Record<string, unknown>;
   const name = bytesField(e, 'name', 'nameRaw');
   if (!name || name.length === 0 || name.includes(0x2f) || name.includes(0)) fail('entry has an invalid name');
-  const nameText = Buffer.from(name).toString();
-  if (nameText === '.' || nameText === '..') fail('entry name is . or ..');
-  if (typeof e.type !== 'string' || !NODE_TYPES.has(e.type)) fail(`entry ${nameText} has an unknown type`);
+  if (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e))) fail('entry name is . or ..');
+  // Only error messages need the name as text.
+  const nameText = () => Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString();
+  if (typeof e.type !== 'string' || !NODE_TYPES.has(e.type)) fail(`entry ${nameText()} has an unknown type`);
   if (!isInt(e.mode, 0o7777) || !isInt(e.uid, 0xffffffff) || !isInt(e.gid, 0xffffffff) || !isInt(e.links)) {
-    fail(`entry ${nameText} has invalid mode, owner or link count`);
+    fail(`entry ${nameText()} has invalid mode, owner or link count`);
   }
   const node: TreeNode = {
     name,
@@ -187,16 +188,16 @@ function decodeNode(o: unknown): TreeNode {
   if (typeof e.user === 'string') node.user = e.user;
   if (typeof e.group === 'string') node.group = e.group;
   if (node.type === 'file') {
-    if (!isInt(e.size)) fail(`file ${nameText} has no valid size`);
+    if (!isInt(e.size)) fail(`file ${nameText()} has no valid size`);
     node.size = e.size;
     if (e.contentLists !== undefined) node.contentLists = idList(e.contentLists, 'contentLists');
     else node.content = idList(e.content, 'content');
   } else if (node.type === 'dir') {
-    if (typeof e.subtree !== 'string' || !HEX_ID.test(e.subtree)) fail(`directory ${nameText} has no subtree id`);
+    if (typeof e.subtree !== 'string' || !HEX_ID.test(e.subtree)) fail(`directory ${nameText()} has no subtree id`);
     node.subtree = e.subtree;
   } else if (node.type === 'symlink') {
     const target = bytesField(e, 'target', 'targetRaw');
-    if (!target) fail(`symlink ${nameText} has no target`);
+    if (!target) fail(`symlink ${nameText()} has no target`);
     node.target = target;
   } else if (node.type === 'chardev' || node.type === 'blockdev') {
     node.rdev = bigintField(e, 'rdev');

@@ -48,6 +48,9 @@ export interface SnapshotLoadError {
   error: CairnError;
 }
 
+/** Snapshot objects read at once by {@link listSnapshots}. */
+const SNAPSHOT_LOADS = 16;
+
 /**
  * Loads every snapshot, oldest first. Damaged snapshots are reported through `onError` (or
  * thrown when no handler is given) and left out.
@@ -57,16 +60,28 @@ export async function listSnapshots(
   options: { signal?: AbortSignal; onError?: (e: SnapshotLoadError) => void } = {},
 ): Promise<Snapshot[]> {
   const out: Snapshot[] = [];
-  for (const id of await listSnapshotIds(repo, options.signal)) {
-    throwIfAborted(options.signal);
-    try {
-      out.push(await loadSnapshot(repo, id, options.signal));
-    } catch (err) {
-      if (!(err instanceof CairnError) || !options.onError || err.code === 'ABORTED') throw err;
-      if (err.code === 'NOT_FOUND') continue; // removed while listing
-      options.onError({ id, error: err });
+  const ids = await listSnapshotIds(repo, options.signal);
+  // Several at once: a repository keeps thousands over the years, and each is a small object read.
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < ids.length && failure === undefined) {
+      throwIfAborted(options.signal);
+      const id = ids[next++]!;
+      try {
+        out.push(await loadSnapshot(repo, id, options.signal));
+      } catch (err) {
+        if (!(err instanceof CairnError) || !options.onError || err.code === 'ABORTED') {
+          failure ??= err;
+          return;
+        }
+        if (err.code === 'NOT_FOUND') continue; // removed while listing
+        options.onError({ id, error: err });
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(SNAPSHOT_LOADS, ids.length) }, worker));
+  if (failure !== undefined) throw failure;
   // Oldest first; at equal times a repaired copy sorts after its original, so "latest" picks it.
   return out.sort(
     (a, b) =>

@@ -15,7 +15,11 @@ export interface StartEvent {
   [key: string]: unknown;
 }
 
-/** Periodic progress. Totals are present once known (a scan runs alongside the work). */
+/**
+ * Periodic progress. Totals are present once known: a count runs alongside the work (for an
+ * incremental or differential backup with a parent, only once it has run for a second, so short
+ * metadata-only backups do not walk the tree twice).
+ */
 export interface ProgressEvent {
   type: 'progress';
   operation: Operation;

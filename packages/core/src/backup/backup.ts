@@ -93,6 +93,9 @@ function currentUser(): string {
   }
 }
 
+/** Delay before the progress totals scan starts (see where it is started). */
+const SCAN_DELAY_MS = 1000;
+
 async function chooseParent(
   repo: Repository,
   kind: BackupKind,
@@ -151,6 +154,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   let pool: ContentPool | undefined;
   let packer: Packer | undefined;
   const scanDone = new AbortController();
+  let scanTimer: NodeJS.Timeout | undefined;
   try {
     const index = await repo.index(signal);
     const parent = await chooseParent(repo, kind, host, paths, options.parent, signal);
@@ -201,7 +205,13 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     if (options.stream) {
       rootTree = await backupStream(repo, builder, pool, packer, options.stream, progress, signal);
     } else {
-      if (options.scan !== false) startScan();
+      // The count only serves an ETA. An incremental backup with a parent is mostly a walk of
+      // metadata that the count would double, and often over within a second: it starts the
+      // count only if it is still running after SCAN_DELAY_MS. Backups that read data start it now.
+      if (options.scan !== false) {
+        if (parent && kind !== 'full') scanTimer = setTimeout(startScan, SCAN_DELAY_MS);
+        else startScan();
+      }
       rootTree = await builder.buildRoot(paths, parent?.tree);
     }
     await pool.drain(); // every blob handed to the packer
@@ -266,6 +276,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     throw err;
   } finally {
     // The totals scan only feeds progress: stop it (it would otherwise keep walking the tree).
+    clearTimeout(scanTimer);
     scanDone.abort();
     await pool?.close();
     await lock.release();

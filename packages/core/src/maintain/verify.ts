@@ -22,8 +22,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { readKeyFileInfo } from '../crypto/index.js';
 import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
-import { openBlob } from '../format/blob.js';
+import { BLOB_TYPE_CODES, openBlob } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
+import { type IndexSegmentView, PACK_SECTION_HEADER_LENGTH } from '../format/index-segment.js';
+import { PACK_ENTRY_LENGTH } from '../format/pack-header.js';
 import type { Snapshot } from '../format/snapshot.js';
 import { decodeContentList, decodeTree, type TreeNode } from '../format/tree.js';
 import { createBlake3 } from '../hashing/index.js';
@@ -126,6 +128,8 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
   const cacheDir = join(repo.cacheDir, `verify-${process.pid}-${toHex(randomBytes(4))}`);
   const index = await IndexCache.open(cacheDir);
   let stopWalk = async () => {};
+  /** Work running beside the pack checks, settled before the private index closes. */
+  const background: Promise<unknown>[] = [];
   try {
     // Keys.
     for (const id of await listKeyIds(repo.store, signal)) {
@@ -148,6 +152,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     // is gone when read and no longer listed was replaced, not lost, so list again and read what is new.
     const repoIndex = await repo.index(signal);
     const seen = new Set<string>();
+    const treePacks = new Set<string>(); // packs holding tree blobs, as the segments say
     for (let round = 0; round < 4; round++) {
       const listed = new Set<string>();
       for await (const obj of repo.store.list(INDEX_PREFIX, { signal })) {
@@ -160,7 +165,9 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
         throwIfAborted(signal);
         seen.add(id);
         try {
-          await index.addSegment(id, await repoIndex.readSegment(id, signal), { byPack: true });
+          const view = await repoIndex.readSegment(id, signal);
+          noteTreePacks(view, treePacks);
+          await index.addSegment(id, view, { byPack: true });
           checked.indexSegments++;
         } catch (err) {
           if (isAbort(err)) throw err;
@@ -192,29 +199,34 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     const badBlobs = new Map<string, VerifyProblem>();
     const stash = new TreeStash(TREE_STASH_BYTES);
     const indexedPacks = new Map<string, number>(); // pack id -> entries
-    const treePacks = new Set<string>();
-    for await (const loc of index.locations()) {
-      checked.indexEntries++;
-      indexedPacks.set(loc.packId, (indexedPacks.get(loc.packId) ?? 0) + 1);
-      if (loc.type === 'tree') treePacks.add(loc.packId);
-      const size = packSizes.get(loc.packId);
-      if (size === undefined || loc.offset + loc.length > size) {
-        const blob = toHex(loc.id);
-        badBlobs.set(
-          blob,
-          problem({
-            kind: 'blob',
-            object: `blob ${blob}`,
-            code: size === undefined ? 'NOT_FOUND' : 'CORRUPT_DATA',
-            message:
-              size === undefined
-                ? `its pack ${loc.packId} is missing`
-                : `its range ends past the end of pack ${loc.packId} (${size} bytes)`,
-          }),
-        );
+    // Every index entry against the packs' sizes: a walk of the private index, run beside the
+    // pack checks (awaited after them).
+    const checkLocations = async () => {
+      for await (const loc of index.locations()) {
+        throwIfAborted(signal);
+        checked.indexEntries++;
+        indexedPacks.set(loc.packId, (indexedPacks.get(loc.packId) ?? 0) + 1);
+        const size = packSizes.get(loc.packId);
+        if (size === undefined || loc.offset + loc.length > size) {
+          const blob = toHex(loc.id);
+          badBlobs.set(
+            blob,
+            problem({
+              kind: 'blob',
+              object: `blob ${blob}`,
+              code: size === undefined ? 'NOT_FOUND' : 'CORRUPT_DATA',
+              message:
+                size === undefined
+                  ? `its pack ${loc.packId} is missing`
+                  : `its range ends past the end of pack ${loc.packId} (${size} bytes)`,
+            }),
+          );
+        }
       }
-    }
-    const unindexedPacks = [...packSizes.keys()].filter((p) => !indexedPacks.has(p)).sort();
+    };
+    const locationsChecked = checkLocations();
+    locationsChecked.catch(() => {}); // awaited below; never unhandled meanwhile
+    background.push(locationsChecked);
 
     // Pack bytes (and, with readData, every blob).
     // Packs holding trees first: once they are checked (and their trees stashed), the snapshot
@@ -294,6 +306,8 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     } finally {
       await pool?.close();
     }
+    await locationsChecked;
+    const unindexedPacks = [...packSizes.keys()].filter((p) => !indexedPacks.has(p)).sort();
     treePacksLeft = 0;
     startWalk();
     for (const damaged of damage) {
@@ -353,6 +367,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     return report;
   } finally {
     await stopWalk();
+    await Promise.allSettled(background);
     await index.close();
     await rm(cacheDir, { recursive: true, force: true });
     await lock.release();
@@ -362,6 +377,20 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
 interface PackDamage {
   problem: Omit<VerifyProblem, 'snapshots' | 'paths'>;
   blobs: string[];
+}
+
+/** Adds to `out` the packs of `view` that hold at least one tree blob (type code 1). */
+function noteTreePacks(view: IndexSegmentView, out: Set<string>): void {
+  const p = view.payload;
+  for (let i = 0; i < view.packCount; i++) {
+    const first = view.sectionOffset(i) + PACK_SECTION_HEADER_LENGTH;
+    for (let j = 0, n = view.packEntryCount(i); j < n; j++) {
+      if (p[first + j * PACK_ENTRY_LENGTH] === BLOB_TYPE_CODES.tree) {
+        out.add(toHex(view.packId(i)));
+        break;
+      }
+    }
+  }
 }
 
 /** Range reads of at most this size while checking packs. */

@@ -154,14 +154,12 @@ async function runTool(tool: Tool, ds: Dataset, run: number, log: (s: string) =>
   log(
     `    ${tool.name} restore verified: ${verified.files} files, ${verified.mismatches.length === 0 ? 'all identical' : `MISMATCHES: ${verified.mismatches.slice(0, 5).join(', ')}`}`,
   );
-  await removeDir(target);
   steps.open = record(await tool.list());
   say('open');
   // Its rate is over the repository's bytes (what a check reads), not the source's.
   steps.verify = record(await tool.verify(), repoBytes(tool));
   say('verify');
   await revert(ds);
-  if (!KEEP) await removeDir(tool.dir);
   return { tool: tool.name, version: tool.version, run, steps, verified, loadavg: loadavg() };
 }
 
@@ -325,28 +323,34 @@ async function main(): Promise<void> {
     console.log(
       `cairn build: ${build.commit}${build.dirtyCoreFiles ? ` + ${build.dirtyCoreFiles} uncommitted package files` : ''}, core built ${build.coreBuiltAt} (copied to ${build.copiedTo})`,
     );
-  const candidates: Tool[] = [];
+  // Each run of each tool gets directories of its own, all removed at the end: deleting a 1.2 GB
+  // restore or a repository frees blocks that the file system (ext4 with `discard` here) is still
+  // trimming when the next step allocates, which slowed whichever restore came next by up to 2x.
+  const runsDir = join(work, 'runs');
+  await removeDir(runsDir);
+  const makers: ((dir: string) => Tool)[] = [];
   if (WANTED.includes('cairn')) {
-    candidates.push(new CairnTool(join(work, 'cairn'), PROFILE ? { profileDir: join(work, 'profiles') } : {}));
+    makers.push((dir) => new CairnTool(dir, PROFILE ? { profileDir: join(work, 'profiles') } : {}));
   }
   if (WANTED.includes('restic')) {
-    const t = ResticTool.find(join(work, 'restic'));
-    if (t) candidates.push(t);
+    if (ResticTool.find(runsDir)) makers.push((dir) => ResticTool.find(dir)!);
     else console.log('restic: not on PATH, skipped');
   }
   if (WANTED.includes('borg')) {
-    const t = BorgTool.find(join(work, 'borg'));
-    if (t) candidates.push(t);
+    if (BorgTool.find(runsDir)) makers.push((dir) => BorgTool.find(dir)!);
     else console.log('borg: not on PATH, skipped');
   }
+  const candidates = makers.map((make) => make(runsDir));
   console.log(`tools: ${candidates.map((t) => `${t.name} (${t.version})`).join(', ')}`);
   if (PROFILE) await removeDir(join(work, 'profiles'));
 
   const runs: ToolRun[] = [];
   for (let run = 1; run <= RUNS; run++) {
     // Rotate the order so no tool always runs first (page cache, thermal and neighbour noise).
-    const order = candidates.map((_, i) => candidates[(i + run - 1) % candidates.length]!);
-    for (const tool of order) {
+    const order = makers.map((_, i) => makers[(i + run - 1) % makers.length]!);
+    for (const make of order) {
+      const probe = make(runsDir);
+      const tool = make(join(runsDir, `${probe.name}-${run}`));
       console.log(
         `  run ${run}/${RUNS}: ${tool.name} (load average ${loadavg()
           .map((x) => x.toFixed(2))
@@ -356,6 +360,7 @@ async function main(): Promise<void> {
     }
   }
 
+  if (!KEEP) await removeDir(runsDir);
   const { summary, comparisons } = report(runs);
 
   let profiles: Record<string, ThreadProfile[]> | undefined;

@@ -1,5 +1,6 @@
 /**
- * The CPU-bound half of `verify --read-data` for one pack: parse its encrypted header, then
+ * The CPU-bound half of `verify --read-data` for one pack: check its bytes against its id (when
+ * asked), parse its encrypted header, then
  * authenticate, decrypt, decompress and re-hash every blob it lists. A pure function of the pack's
  * bytes, so it runs on the restore worker threads (writer-pool.ts) beside the main thread, which
  * reads the next packs. Tree blobs' raw bytes are handed back so the snapshot walk that follows
@@ -8,6 +9,7 @@
 import { type BlobKeys, openBlob } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { parsePackHeader } from '../format/pack-reader.js';
+import { blake3 } from '../hashing/index.js';
 
 export interface PackCheckJob {
   kind: 'check-pack';
@@ -16,10 +18,14 @@ export interface PackCheckJob {
   buf: Uint8Array;
   /** Return the raw bytes of tree blobs (trees and content lists), at most this many bytes. */
   keepTreeBytes: number;
+  /** When set, the pack's BLAKE3 must equal this (hex) before anything else is checked. */
+  packId?: string;
 }
 
 export interface PackCheckResult {
   n: number;
+  /** The bytes do not hash to `packId`: nothing else was checked. */
+  idMismatch?: boolean;
   /** The header could not be read: nothing else was checked. */
   headerError?: { code: string; message: string };
   /** `id:offset:length` of every blob the header lists. */
@@ -39,6 +45,10 @@ export function isPackCheckJob(job: unknown): job is PackCheckJob {
 export function runPackCheck(keys: BlobKeys, job: PackCheckJob): PackCheckResult {
   const result: PackCheckResult = { n: job.n, inHeader: [], blobErrors: [], blobsRead: 0, trees: [] };
   const bytes = job.buf;
+  if (job.packId !== undefined && toHex(blake3(bytes)) !== job.packId) {
+    result.idMismatch = true;
+    return result;
+  }
   let entries: ReturnType<typeof parsePackHeader>;
   try {
     entries = parsePackHeader(keys.dataKey, bytes);

@@ -8,11 +8,11 @@
  *
  * Speed: packs holding trees are checked first; with readData every pack's blobs are opened on
  * worker threads (one per core, at most 4) while the main thread reads and hashes the next packs
- * (one more than there are threads) and, once the tree packs are done, walks the snapshots. Tree
+ * (two more than there are threads) and, once the tree packs are done, walks the snapshots. Tree
  * blobs met on the way are kept (up to 64 MiB) so the walk does not read them again.
  *
  * Memory stays bounded: index entries live in a private LevelDB built from the segments (not the
- * local cache, which could be stale), at most threads + 1 packs are held (whole only with readData,
+ * local cache, which could be stale), at most threads + 2 packs are held (whole only with readData,
  * or when they hold trees), the tree stash has a budget, and consequence paths are capped per
  * problem.
  */
@@ -128,6 +128,8 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
   const cacheDir = join(repo.cacheDir, `verify-${process.pid}-${toHex(randomBytes(4))}`);
   const index = await IndexCache.open(cacheDir);
   let stopWalk = async () => {};
+  // Started now, so the threads boot while the index is read.
+  let pool = options.readData ? new WriterPool(repo.keys, VERIFY_THREADS) : undefined;
   /** Work running beside the pack checks, settled before the private index closes. */
   const background: Promise<unknown>[] = [];
   try {
@@ -282,7 +284,6 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     // Several packs at once: reads overlap, and with readData the blobs are opened on the worker
     // threads while the main thread reads and hashes the next packs. Damage is reported in pack
     // order once all are checked.
-    const pool = options.readData ? new WriterPool(repo.keys, VERIFY_THREADS) : undefined;
     const damage: PackDamage[][] = new Array(toRead.length);
     const ctx: PackCheckContext = { repo, readData: !!options.readData, index, checked, pool, stash, signal, jobs: 0 };
     try {
@@ -305,6 +306,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
       await Promise.all(Array.from({ length: PACKS_IN_FLIGHT }, worker));
     } finally {
       await pool?.close();
+      pool = undefined;
     }
     await locationsChecked;
     const unindexedPacks = [...packSizes.keys()].filter((p) => !indexedPacks.has(p)).sort();
@@ -367,6 +369,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     return report;
   } finally {
     await stopWalk();
+    await pool?.close();
     await Promise.allSettled(background);
     await index.close();
     await rm(cacheDir, { recursive: true, force: true });
@@ -403,7 +406,7 @@ const MAX_WHOLE_READ = 256 * 1024 * 1024;
  */
 const VERIFY_THREADS = Math.min(4, availableParallelism());
 /** Packs being read or checked at once (each held whole with readData: bounded by pack size). */
-const PACKS_IN_FLIGHT = VERIFY_THREADS + 1;
+const PACKS_IN_FLIGHT = VERIFY_THREADS + 2;
 /** Raw tree bytes kept from the pack checks for the snapshot walk. */
 const TREE_STASH_BYTES = 64 * 1024 * 1024;
 
@@ -456,11 +459,14 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
   const hasher = createBlake3();
   const pieces: Uint8Array[] = [];
   // Kept packs are read in one piece (no copy to join them) unless huge.
-  const piece = keep && size <= MAX_WHOLE_READ ? Math.max(size, 1) : READ_PIECE;
+  const whole = keep && size <= MAX_WHOLE_READ;
+  const piece = whole ? Math.max(size, 1) : READ_PIECE;
+  // A pack read whole for readData is hashed by the thread that opens its blobs.
+  const hashHere = !(whole && ctx.readData && ctx.pool);
   try {
     for (let off = 0; off < size; off += piece) {
       const got = await repo.store.get(name, { offset: off, length: Math.min(piece, size - off), signal });
-      hasher.update(got);
+      if (hashHere) hasher.update(got);
       checked.bytesRead += got.length;
       if (keep) pieces.push(got);
       if (got.length === 0) break;
@@ -470,19 +476,18 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
     return [{ problem: { kind: 'pack', object: name, ...codeOf(err) }, blobs: all() }];
   }
   checked.packsRead++;
-  if (toHex(hasher.digest()) !== packId) {
-    return [
-      {
-        problem: {
-          kind: 'pack',
-          object: name,
-          code: 'CORRUPT_DATA',
-          message: "the pack's bytes do not match its id (damaged or truncated)",
-        },
-        blobs: all(),
+  const mismatch = (): PackDamage[] => [
+    {
+      problem: {
+        kind: 'pack',
+        object: name,
+        code: 'CORRUPT_DATA',
+        message: "the pack's bytes do not match its id (damaged or truncated)",
       },
-    ];
-  }
+      blobs: all(),
+    },
+  ];
+  if (hashHere && toHex(hasher.digest()) !== packId) return mismatch();
   if (!keep) return [];
   const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
   pieces.length = 0;
@@ -499,8 +504,15 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
     return [];
   }
   throwIfAborted(signal);
-  const job: PackCheckJob = { kind: 'check-pack', n: ctx.jobs++, buf: bytes, keepTreeBytes: stash.room };
+  const job: PackCheckJob = {
+    kind: 'check-pack',
+    n: ctx.jobs++,
+    buf: bytes,
+    keepTreeBytes: stash.room,
+    ...(hashHere ? {} : { packId }),
+  };
   const r = ctx.pool ? await ctx.pool.run(job, size) : runPackCheck(repo.keys, job);
+  if (r.idMismatch) return mismatch();
   if (r.headerError) return [{ problem: { kind: 'pack', object: name, ...r.headerError }, blobs: all() }];
   checked.blobsRead += r.blobsRead;
   const damage: PackDamage[] = r.blobErrors.map((e) => ({

@@ -7,6 +7,7 @@ import { encodeBlob } from '../../src/format/blob.js';
 import { toHex } from '../../src/format/bytes.js';
 import { PackWriter } from '../../src/format/pack-writer.js';
 import { encodeTree } from '../../src/format/tree.js';
+import { blake3 } from '../../src/hashing/index.js';
 import { runPackCheck } from '../../src/maintain/pack-check.js';
 import { TEST_KEYS } from '../format/helpers.js';
 
@@ -43,6 +44,18 @@ describe('runPackCheck', () => {
     const r = runPackCheck(TEST_KEYS, { kind: 'check-pack', n: 3, buf: damaged, keepTreeBytes: 1 << 20 });
     expect(r.blobsRead).toBe(2);
     expect(r.blobErrors).toEqual([{ id: toHex(bad.id), code: 'AUTH_FAILED', message: expect.any(String) }]);
+  });
+
+  it('checks the pack id first when asked', () => {
+    const { pack } = buildPack();
+    const id = toHex(blake3(pack));
+    const ok = runPackCheck(TEST_KEYS, { kind: 'check-pack', n: 5, buf: pack, keepTreeBytes: 0, packId: id });
+    expect(ok.idMismatch).toBeUndefined();
+    expect(ok.blobsRead).toBe(3);
+    const damaged = pack.slice();
+    damaged[10]! ^= 1;
+    const bad = runPackCheck(TEST_KEYS, { kind: 'check-pack', n: 6, buf: damaged, keepTreeBytes: 0, packId: id });
+    expect(bad).toMatchObject({ idMismatch: true, blobsRead: 0, blobErrors: [] });
   });
 
   it('reports an unreadable header without throwing', () => {

@@ -11,6 +11,8 @@
 import type { BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { CairnError, throwIfAborted } from '../errors.js';
+import { BLOB_ID_LENGTH } from '../format/blob.js';
+import { fromHexMany } from '../format/bytes.js';
 import type { BackupKind, SnapshotError } from '../format/snapshot.js';
 import { encodeContentList, MAX_INLINE_CONTENT, type TreeNode } from '../format/tree.js';
 import { nodeFromStat } from '../fsmeta/node-from-stat.js';
@@ -285,7 +287,7 @@ export class TreeBuilder {
       }
     }
     const all = [...new Set(candidates.flatMap((c) => c.ids))];
-    const found = await this.o.index.lookup([...all, ...subtrees].map((h) => Buffer.from(h, 'hex')));
+    const found = await this.o.index.lookup(fromHexMany([...all, ...subtrees], BLOB_ID_LENGTH, 'blob id'));
     subtrees.forEach((id, j) => {
       const loc = found[all.length + j];
       if (loc) this.treeLocs.set(id, loc);

@@ -170,6 +170,39 @@ export function fromHex(hex: string, what = 'hex string'): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
+/** Value of each hex digit's char code (lower or upper case), -1 for anything else. */
+const HEX_VALUE = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 16; i++) {
+    t['0123456789abcdef'.charCodeAt(i)] = i;
+    t['0123456789ABCDEF'.charCodeAt(i)] = i;
+  }
+  return t;
+})();
+
+/**
+ * Decodes many hex strings of the same byte length into views of one buffer (ids held as hex in
+ * trees, looked up by the thousand: one allocation instead of one per id). Throws CORRUPT_DATA
+ * (naming `what`) on a string that is not `length` bytes of hex.
+ */
+export function fromHexMany(hexes: readonly string[], length: number, what = 'hex string'): Uint8Array[] {
+  const buf = new Uint8Array(hexes.length * length);
+  const out = new Array<Uint8Array>(hexes.length);
+  for (let k = 0; k < hexes.length; k++) {
+    const h = hexes[k]!;
+    if (h.length !== length * 2) throw new CairnError('CORRUPT_DATA', `${what}: not ${length} bytes of hex`);
+    const at = k * length;
+    for (let i = 0; i < length; i++) {
+      const hi = HEX_VALUE[h.charCodeAt(2 * i)] ?? -1;
+      const lo = HEX_VALUE[h.charCodeAt(2 * i + 1)] ?? -1;
+      if (hi < 0 || lo < 0) throw new CairnError('CORRUPT_DATA', `${what}: not a hex string`);
+      buf[at + i] = (hi << 4) | lo;
+    }
+    out[k] = buf.subarray(at, at + length);
+  }
+  return out;
+}
+
 /** Constant-length byte equality (not constant-time; ids are not secrets). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

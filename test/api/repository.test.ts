@@ -136,6 +136,30 @@ describe('repository', () => {
     await again.close();
   });
 
+  it('two backups at once through one Repository object both succeed, verify and restore exactly', async () => {
+    const { repo, base } = await newRepo(undefined, { packSize: 1024 * 1024 });
+    const trees = ['x', 'y'].map((n, i) => {
+      const dir = join(base, `src-${n}`);
+      mkdirSync(join(dir, 'sub'), { recursive: true });
+      for (let j = 0; j < 5; j++) writeFileSync(join(dir, 'sub', `f${j}`), seededBytes(1536 * 1024, 50 * (i + 1) + j));
+      writeFileSync(join(dir, 'shared'), seededBytes(2 * 1024 * 1024, 77));
+      return dir;
+    });
+    const [a, b] = await Promise.all(trees.map((t) => backup(repo, { paths: [t] })));
+    expect(a!.snapshotId).not.toBe(b!.snapshotId);
+    expect((await verify(repo, { readData: true })).problems).toEqual([]);
+    await repo.close();
+    const again = await reopen(base);
+    expect((await verify(again, { readData: true })).problems).toEqual([]);
+    for (const [i, t] of trees.entries()) {
+      const out = join(base, `out-${i}`);
+      const r = await restore(again, [a, b][i]!.snapshotId, { target: out });
+      expect(r.failures).toEqual([]);
+      expect(compareTrees(describeTree(t), describeTree(join(out, t)))).toEqual([]);
+    }
+    await again.close();
+  });
+
   it('deleting the local cache only costs a rebuild', async () => {
     const { repo, base } = await newRepo();
     const src = join(base, 'src');

@@ -5,16 +5,27 @@
  * Exclude files hold one pattern per line; blank lines and lines starting with `#` are ignored.
  */
 import { readFile } from 'node:fs/promises';
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
+import type picomatchType from 'picomatch';
 import { CairnError } from '../errors.js';
 
-/** Decides whether an absolute path is excluded. */
-export type ExcludeMatcher = (absolutePath: string, name: string) => boolean;
+/**
+ * Decides whether an absolute path is excluded. `matchesNothing` is set when there are no
+ * patterns, so walkers can skip building the path strings the matcher would ignore.
+ */
+export type ExcludeMatcher = ((absolutePath: string, name: string) => boolean) & { matchesNothing?: boolean };
+
+/** Loaded on first use: most backups have no excludes, and every command pays for imports. */
+let picomatchFn: typeof picomatchType | undefined;
+function picomatch(pattern: string, options: picomatchType.PicomatchOptions): picomatchType.Matcher {
+  picomatchFn ??= createRequire(import.meta.url)('picomatch') as typeof picomatchType;
+  return picomatchFn(pattern, options);
+}
 
 /** Builds a matcher from patterns; throws INVALID_ARGUMENT for an empty pattern. */
 export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {
-  const byName: picomatch.Matcher[] = [];
-  const byPath: picomatch.Matcher[] = [];
+  const byName: picomatchType.Matcher[] = [];
+  const byPath: picomatchType.Matcher[] = [];
   for (const raw of patterns) {
     const p = raw.trim();
     if (!p) throw new CairnError('INVALID_ARGUMENT', 'empty exclude pattern');
@@ -22,7 +33,7 @@ export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {
     if (stripped.includes('/')) byPath.push(picomatch(stripped, { dot: true }));
     else byName.push(picomatch(stripped, { dot: true }));
   }
-  if (byName.length === 0 && byPath.length === 0) return () => false;
+  if (byName.length === 0 && byPath.length === 0) return Object.assign(() => false, { matchesNothing: true });
   return (absolutePath, name) => byName.some((m) => m(name)) || byPath.some((m) => m(absolutePath));
 }
 

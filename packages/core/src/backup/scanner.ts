@@ -38,7 +38,7 @@ export async function scanTotals(
     const names = await reader.readdir(dir).catch(() => [] as Buffer[]);
     const prefix = dir.length === 1 && dir[0] === 0x2f ? dir : Buffer.concat([dir, SLASH]);
     const children = names.map((n) => ({ name: n, full: Buffer.concat([prefix, n]) }));
-    const kept = children.filter((c) => !exclude(toText(c.full), toText(c.name)));
+    const kept = exclude.matchesNothing ? children : children.filter((c) => !exclude(toText(c.full), toText(c.name)));
     const stats = await reader.lstatAll(kept.map((c) => c.full));
     for (let i = 0; i < kept.length; i++) {
       const st = stats[i]!;

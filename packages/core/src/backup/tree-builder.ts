@@ -223,7 +223,7 @@ export class TreeBuilder {
     }
     const entries = listing
       .map((name) => ({ name, full: join(path, name) }))
-      .filter((e) => !this.o.exclude(toText(e.full), toText(e.name)));
+      .filter((e) => this.o.exclude.matchesNothing || !this.o.exclude(toText(e.full), toText(e.name)));
     const stats = await this.meta.lstatAll(entries.map((e) => e.full));
     const reusable = await this.reusableContent(entries, stats, prev);
     const pending: (PendingNode | TreeNode | Promise<TreeNode | undefined>)[] = [];

@@ -11,7 +11,7 @@ import { type Compression, compressionFromId } from '../compress/index.js';
 import { throwIfAborted } from '../errors.js';
 import { BLOB_ID_LENGTH, type BlobType, blobId, type SealedBlob, sealBlob } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
-import { type FinishedPack, PackWriter } from '../format/pack-writer.js';
+import { type FinishedPack, PACK_BLOCK_SIZE, PackWriter } from '../format/pack-writer.js';
 import { encodeTree, MAX_TREE_ENTRIES, type TreeNode } from '../format/tree.js';
 import type { RepoIndex } from '../repo/repo-index.js';
 import type { Repository } from '../repo/repository.js';
@@ -24,6 +24,8 @@ import type { SealedBatch } from './content-processor.js';
 const CHECKPOINT_PACKS = 1;
 /** Time between index checkpoints, at most (ms). */
 const CHECKPOINT_MS = 30_000;
+/** Blocks kept for reuse, at most (32 MiB: two default packs). */
+const MAX_FREE_BLOCKS = 32;
 
 export interface PackerStats {
   /** New blobs accepted. */
@@ -38,6 +40,9 @@ export interface PackerStats {
 export class Packer {
   private readonly writers = new Map<BlobType, PackWriter>();
   private readonly inFlight = new Set<string>();
+  /** Blocks of stored packs, reused by the next ones (the store keeps no reference after a put). */
+  private readonly freeBlocks: Uint8Array[] = [];
+  private readonly allocateBlock = () => this.freeBlocks.pop() ?? new Uint8Array(PACK_BLOCK_SIZE);
   private readonly uploads = new Set<Promise<void>>();
   private checkpointChain: Promise<unknown> = Promise.resolve();
   private lastCheckpoint = Date.now();
@@ -129,7 +134,7 @@ export class Packer {
     this.inFlight.add(key);
     let writer = this.writers.get(blob.type);
     if (!writer) {
-      writer = new PackWriter(this.repo.keys.dataKey);
+      writer = new PackWriter(this.repo.keys.dataKey, this.allocateBlock);
       this.writers.set(blob.type, writer);
     }
     writer.add(blob);
@@ -151,6 +156,8 @@ export class Packer {
     const p = this.repo
       .savePack(pack, this.options.signal)
       .then(() => {
+        // Stored: its blocks serve the next packs (fewer fresh 1 MiB buffers for the GC to free).
+        for (const b of pack.blocks) if (this.freeBlocks.length < MAX_FREE_BLOCKS) this.freeBlocks.push(b);
         this.index.addPack(pack.idHex, pack.entries);
         for (const e of pack.entries) this.inFlight.delete(toHex(e.id));
         this.stats.packs++;

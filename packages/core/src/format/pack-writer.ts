@@ -12,7 +12,7 @@ import { toHex } from './bytes.js';
 import { encodePackTail, type PackEntry } from './pack-header.js';
 
 /** Size of the blocks a pack is assembled in. */
-const BLOCK_SIZE = 1024 * 1024;
+export const PACK_BLOCK_SIZE = 1024 * 1024;
 
 /** A complete pack, ready to be stored under `data/<id[0..2]>/<id>`. */
 export interface FinishedPack {
@@ -25,6 +25,11 @@ export interface FinishedPack {
   /** Total size in bytes. */
   size: number;
   entries: PackEntry[];
+  /**
+   * The whole blocks behind `parts` (every one {@link PACK_BLOCK_SIZE} bytes), for a caller that
+   * recycles them once the pack is stored.
+   */
+  blocks: Uint8Array[];
 }
 
 /** Appends sealed blobs; call `finish` once. */
@@ -34,10 +39,18 @@ export class PackWriter {
   private blockUsed = 0;
   private readonly entries: PackEntry[] = [];
   private readonly hasher = createBlake3();
+  private readonly blocks: Uint8Array[] = [];
   private offset = 0;
   private finished = false;
 
-  constructor(private readonly dataKey: Uint8Array) {}
+  /**
+   * @param allocate where blocks of {@link PACK_BLOCK_SIZE} bytes come from (default: new ones);
+   * their previous contents do not matter.
+   */
+  constructor(
+    private readonly dataKey: Uint8Array,
+    private readonly allocate: () => Uint8Array = () => new Uint8Array(PACK_BLOCK_SIZE),
+  ) {}
 
   /** Bytes of blobs added so far (excluding the header still to come). */
   get size(): number {
@@ -73,7 +86,10 @@ export class PackWriter {
     while (done < bytes.length) {
       if (!this.block || this.blockUsed === this.block.length) {
         if (this.block) this.parts.push(this.block);
-        this.block = new Uint8Array(BLOCK_SIZE);
+        this.block = this.allocate();
+        if (this.block.length !== PACK_BLOCK_SIZE)
+          throw new CairnError('INVALID_ARGUMENT', 'pack block of the wrong size');
+        this.blocks.push(this.block);
         this.blockUsed = 0;
       }
       const n = Math.min(this.block.length - this.blockUsed, bytes.length - done);
@@ -93,6 +109,13 @@ export class PackWriter {
     this.parts.push(tail);
     this.hasher.update(tail);
     const id = this.hasher.digest();
-    return { id, idHex: toHex(id), parts: this.parts, size: this.offset + tail.length, entries: this.entries };
+    return {
+      id,
+      idHex: toHex(id),
+      parts: this.parts,
+      size: this.offset + tail.length,
+      entries: this.entries,
+      blocks: this.blocks,
+    };
   }
 }

@@ -67,7 +67,9 @@ export function runPackCheck(keys: BlobKeys, job: PackCheckJob): PackCheckResult
       if (e.type === 'tree' && treeBytes + raw.length <= job.keepTreeBytes) {
         treeBytes += raw.length;
         // A copy that owns its memory (raw may be a view into a larger decompression buffer).
-        const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : raw.slice();
+        // Transferred back by its whole buffer: copy it unless it owns that buffer alone (`new
+        // Uint8Array(x)` copies; Buffer#slice would not).
+        const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);
         result.trees.push({ key, raw: owned });
       }
     } catch (err) {

@@ -496,7 +496,7 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
     for (const l of trees) {
       try {
         const raw = openBlob(repo.keys, l, bytes.subarray(l.offset, l.offset + l.length));
-        stash.add(TreeStash.key(toHex(l.id), packId, l.offset, l.length), raw.slice());
+        stash.add(TreeStash.key(toHex(l.id), packId, l.offset, l.length), new Uint8Array(raw));
       } catch {
         // The walk reads it again and reports the precise error.
       }

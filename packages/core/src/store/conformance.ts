@@ -76,6 +76,36 @@ export function storeConformanceSuite(runner: ConformanceRunner, target: Conform
     );
 
     it(
+      "keeps no reference to the caller's buffers once a put has settled",
+      withStore(async (store) => {
+        const a = randomBytes(300_000);
+        const copy = Buffer.from(a);
+        await store.put('data/cc/obj-reused', a);
+        const parts = [randomBytes(200_000), randomBytes(100_000)];
+        const copies = parts.map((p) => Buffer.from(p));
+        await store.put(
+          'data/cc/obj-stream',
+          (async function* () {
+            yield* parts;
+          })(),
+        );
+        // The caller reuses its buffers (a pack writer recycles its blocks this way).
+        a.fill(0);
+        for (const p of parts) p.fill(7);
+        // (equals, not deepEqual: a diff of 300 kB would take minutes to print)
+        assert.ok(Buffer.from(await store.get('data/cc/obj-reused')).equals(copy), 'object changed with the buffer');
+        assert.ok(
+          Buffer.from(await store.get('data/cc/obj-stream')).equals(Buffer.concat(copies)),
+          'streamed object changed with the buffers',
+        );
+        // Nor may a caller reach the store's memory through what get returned.
+        const got = await store.get('data/cc/obj-reused');
+        got.fill(1);
+        assert.ok(Buffer.from(await store.get('data/cc/obj-reused')).equals(copy), 'object changed through get');
+      }),
+    );
+
+    it(
       'reports missing objects as NOT_FOUND',
       withStore(async (store) => {
         await expectCode(store.get('nope'), 'NOT_FOUND', 'get');

@@ -48,7 +48,8 @@ export class MemoryStore implements Store {
       throw new CairnError('NOT_SUPPORTED', `${this.location}: this medium cannot keep objects immutable`);
     }
     this.assertReplaceable(name, options?.overwrite === true);
-    const bytes = (await collectBytes(data, options?.signal)).slice();
+    // A copy the caller cannot reach (Buffer#slice would be a view of the caller's memory).
+    const bytes = new Uint8Array(await collectBytes(data, options?.signal));
     throwIfAborted(options?.signal);
     // Checked again: another put may have completed while the stream was read.
     this.assertReplaceable(name, options?.overwrite === true);
@@ -63,7 +64,7 @@ export class MemoryStore implements Store {
     const obj = this.objects.get(name);
     if (!obj) throw notFound(this.location, name);
     const [start, end] = resolveRange(obj.bytes.length, options);
-    return obj.bytes.slice(start, end);
+    return new Uint8Array(obj.bytes.subarray(start, end));
   }
 
   async stat(name: string, options?: StoreCallOptions): Promise<ObjectInfo> {

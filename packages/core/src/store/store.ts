@@ -61,7 +61,11 @@ export interface Store {
   readonly capabilities: StoreCapabilities;
   /** Where the store is, for messages (a path or URL without credentials). */
   readonly location: string;
-  /** Writes an object from bytes or a stream of byte arrays. */
+  /**
+   * Writes an object from bytes or a stream of byte arrays. Once the returned promise settles, the
+   * store holds no reference to the caller's buffers (callers reuse them: the backup's pack writer
+   * recycles its blocks).
+   */
   put(name: string, data: Uint8Array | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void>;
   /** Reads an object, or a byte range of it. Throws NOT_FOUND if it does not exist. */
   get(name: string, options?: GetOptions): Promise<Uint8Array>;

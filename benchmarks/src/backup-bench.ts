@@ -347,10 +347,9 @@ async function main(): Promise<void> {
   const runs: ToolRun[] = [];
   for (let run = 1; run <= RUNS; run++) {
     // Rotate the order so no tool always runs first (page cache, thermal and neighbour noise).
-    const order = makers.map((_, i) => makers[(i + run - 1) % makers.length]!);
-    for (const make of order) {
-      const probe = make(runsDir);
-      const tool = make(join(runsDir, `${probe.name}-${run}`));
+    const order = makers.map((_, i) => (i + run - 1) % makers.length);
+    for (const k of order) {
+      const tool = makers[k]!(join(runsDir, `${candidates[k]!.name}-${run}`));
       console.log(
         `  run ${run}/${RUNS}: ${tool.name} (load average ${loadavg()
           .map((x) => x.toFixed(2))

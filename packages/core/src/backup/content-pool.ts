@@ -6,11 +6,10 @@
  * amortise message round trips. Falls back to processing inline when threads are disabled or the
  * worker bundle is absent (tests running from source).
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CairnError, type ErrorCode } from '../errors.js';
+import { bundledWorkerScript } from '../worker-script.js';
 import {
   ContentProcessor,
   type ContentResult,
@@ -39,15 +38,6 @@ const BATCH_FILES = 64;
 const BATCH_BYTES = 8 * 1024 * 1024;
 /** Jobs a worker holds at once: one running, one ready to start. */
 const JOBS_PER_WORKER = 2;
-
-function workerScript(): string | undefined {
-  try {
-    const path = fileURLToPath(new URL('./content-worker.js', import.meta.url));
-    return existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Number of worker threads used by default: one per core. */
 export function defaultThreads(): number {
@@ -81,7 +71,7 @@ export class ContentPool {
       deliver: (batch) => services.deliver(batch),
       read: (bytes) => this.onRead(bytes),
     });
-    this.script = threads > 0 ? workerScript() : undefined;
+    this.script = threads > 0 ? bundledWorkerScript('content-worker.js') : undefined;
     this.threadCount = this.script ? threads : 0;
   }
 

@@ -16,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { mapBounded } from '../concurrency.js';
 
 /** Average time per synchronous call above which the reader switches to asynchronous calls. */
 const SLOW_CALL_MS = 0.05;
@@ -106,15 +107,8 @@ export class MetadataReader {
   }
 }
 
-async function lstatConcurrently(paths: readonly Buffer[]): Promise<StatResult[]> {
-  const out: StatResult[] = new Array(paths.length);
-  let next = 0;
-  const run = async () => {
-    while (next < paths.length) {
-      const i = next++;
-      out[i] = await fsp.lstat(paths[i]!, { bigint: true }).catch((err: unknown) => err as NodeJS.ErrnoException);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LSTAT_PARALLEL, paths.length) }, run));
-  return out;
+function lstatConcurrently(paths: readonly Buffer[]): Promise<StatResult[]> {
+  return mapBounded(paths, LSTAT_PARALLEL, (p) =>
+    fsp.lstat(p, { bigint: true }).catch((err: unknown) => err as NodeJS.ErrnoException),
+  );
 }

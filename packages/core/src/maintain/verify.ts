@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { mapBounded } from '../concurrency.js';
 import { readKeyFileInfo } from '../crypto/index.js';
 import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
 import { BLOB_TYPE_CODES, openBlob } from '../format/blob.js';
@@ -284,16 +285,14 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     // Several packs at once: reads overlap, and with readData the blobs are opened on the worker
     // threads while the main thread reads and hashes the next packs. Damage is reported in pack
     // order once all are checked.
-    const damage: PackDamage[][] = new Array(toRead.length);
     const ctx: PackCheckContext = { repo, readData: !!options.readData, index, checked, pool, stash, signal, jobs: 0 };
+    let damage: PackDamage[][];
     try {
-      let next = 0;
-      const worker = async () => {
-        while (next < toRead.length) {
-          throwIfAborted(signal);
-          const i = next++;
-          const packId = toRead[i]!;
-          damage[i] = await checkPack(ctx, packId, packSizes.get(packId)!);
+      damage = await mapBounded(
+        toRead,
+        PACKS_IN_FLIGHT,
+        async (packId) => {
+          const found = await checkPack(ctx, packId, packSizes.get(packId)!);
           if (treePacks.has(packId)) {
             treePacksLeft--;
             startWalk();
@@ -301,9 +300,10 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
           progress.filesDone++;
           progress.bytesDone += packSizes.get(packId)!;
           progress.tick();
-        }
-      };
-      await Promise.all(Array.from({ length: PACKS_IN_FLIGHT }, worker));
+          return found;
+        },
+        signal,
+      );
     } finally {
       await pool?.close();
       pool = undefined;
@@ -313,7 +313,7 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     treePacksLeft = 0;
     startWalk();
     for (const damaged of damage) {
-      for (const d of damaged ?? []) {
+      for (const d of damaged) {
         const p = problem(d.problem);
         for (const blob of d.blobs) badBlobs.set(blob, p);
       }

@@ -13,6 +13,7 @@
  * one merged segment (at most `maxEntries` × 50 bytes).
  */
 import { join } from 'node:path';
+import { forEachBounded, mapBounded } from '../concurrency.js';
 import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
 import { toHex } from '../format/bytes.js';
 import { IndexSegmentBuilder, IndexSegmentView } from '../format/index-segment.js';
@@ -56,8 +57,6 @@ export interface CompactionResult {
   written: string[];
   /** Segments merged into them (and deleted, or left when a delete failed). */
   merged: number;
-  /** Superseded segments deleted without merging (only {@link RepoIndex.compactAll}). */
-  superseded: number;
   /** Entries in the merged segments. */
   blobs: number;
 }
@@ -430,7 +429,7 @@ export class RepoIndex {
    * any delete) and the worst case is a duplicate listing.
    */
   async compactSession(signal?: AbortSignal, options: { maxEntries?: number } = {}): Promise<CompactionResult> {
-    const result: CompactionResult = { written: [], merged: 0, superseded: 0, blobs: 0 };
+    const result: CompactionResult = { written: [], merged: 0, blobs: 0 };
     if (!this.store.capabilities.deletes) return result;
     if (this.pendingPackCount > 0) await this.savePending(signal);
     const maxEntries = options.maxEntries ?? COMPACT_MAX_ENTRIES;
@@ -457,85 +456,6 @@ export class RepoIndex {
       result.written.push(id);
       result.merged += run.length;
       result.blobs += entries;
-    }
-    return result;
-  }
-
-  /**
-   * Maintenance: merges every small segment of the repository into segments of up to `maxEntries`
-   * entries (segments already holding at least half that are left alone) and deletes segments that
-   * a present segment supersedes. THE CALLER MUST HOLD THE REPOSITORY'S EXCLUSIVE LOCK (a
-   * concurrent `repair index` could otherwise see the entries it dropped merged back). Does nothing
-   * on a store without deletes. Memory: one merged segment plus the segments being read.
-   *
-   * Order, so an interruption loses nothing: superseded segments are deleted first (what they list
-   * and their superseder does not was dropped on purpose); then, for each merged segment, it is
-   * stored, recorded in the cache, and only then are its parts deleted.
-   */
-  async compactAll(
-    signal?: AbortSignal,
-    options: { maxEntries?: number; onProgress?: (p: { segmentsTotal: number; segmentsDone: number }) => void } = {},
-  ): Promise<CompactionResult> {
-    const result: CompactionResult = { written: [], merged: 0, superseded: 0, blobs: 0 };
-    if (!this.store.capabilities.deletes) return result;
-    await this.savePending(signal);
-    await this.sync({ ...(signal ? { signal } : {}) });
-    const maxEntries = options.maxEntries ?? COMPACT_MAX_ENTRIES;
-    const inStore = await this.listSegments(signal);
-    const ids = [...inStore.keys()];
-
-    // Superseded segments still present: what supersedes them is known from the cache's records
-    // (or from the segment itself, for segments loaded by an older build).
-    const superseded = new Set<string>();
-    for (let c = 0; c < ids.length; c += 256) {
-      const chunk = ids.slice(c, c + 256);
-      const infos = await this.cache.segmentInfo(chunk);
-      const unknown = chunk.filter((_, i) => !infos[i]);
-      const read = await mapBounded(
-        unknown,
-        this.readConcurrency,
-        async (id, sig) => (await this.readSegment(id, sig)).supersedes,
-        signal,
-      );
-      for (const sups of [...infos.map((i) => i?.supersedes ?? []), ...read]) {
-        for (const sup of sups) {
-          const hex = toHex(sup);
-          if (inStore.has(hex)) superseded.add(hex);
-        }
-      }
-    }
-    if (superseded.size > 0) {
-      await this.deleteSegments([...superseded], signal);
-      for (const id of superseded) inStore.delete(id);
-      result.superseded = superseded.size;
-      // Their entries stay in the cache: the sync forgets them if present segments list them all,
-      // and rebuilds the cache otherwise (what they listed alone was dropped on purpose).
-      await this.sync({ ...(signal ? { signal } : {}) });
-    }
-
-    // Small segments, by stored size (≈ 50 bytes per entry), merged in runs.
-    const small = [...inStore].filter(([, size]) => size < (maxEntries * 50) / 2).map(([id, size]) => ({ id, size }));
-    const runs = planRuns(small, (s) => Math.ceil(s.size / 50), maxEntries);
-    const total = runs.reduce((n, r) => n + r.length, 0);
-    let done = 0;
-    options.onProgress?.({ segmentsTotal: total, segmentsDone: 0 });
-    for (const run of runs) {
-      throwIfAborted(signal);
-      const views = await mapBounded(run, this.readConcurrency, (s, sig) => this.readSegment(s.id, sig), signal);
-      const { payload, entries } = mergeViews(
-        views,
-        run.map((s) => s.id),
-      );
-      // Every part is loaded in the cache (synced above, under the exclusive lock): record only.
-      const id = await this.storeSegment(payload, false, signal);
-      const runIds = run.map((s) => s.id);
-      await this.deleteSegments(runIds, signal);
-      await this.cache.forgetSegments(runIds);
-      result.written.push(id);
-      result.merged += run.length;
-      result.blobs += entries;
-      done += run.length;
-      options.onProgress?.({ segmentsTotal: total, segmentsDone: done });
     }
     return result;
   }
@@ -611,88 +531,4 @@ function mergeViews(
 
 function uniqueIds(ids: readonly string[]): string[] {
   return [...new Set(ids)];
-}
-
-/**
- * Runs `fn` over `items`, at most `concurrency` at once and, beyond the first, within `budget`
- * (the sum of `cost` of the items in flight). The first failure aborts the others (through the
- * signal `fn` receives) and is thrown once every call has settled.
- */
-async function forEachBounded<T>(
-  items: readonly T[],
-  concurrency: number,
-  budget: number,
-  cost: (item: T) => number,
-  fn: (item: T, signal: AbortSignal) => Promise<void>,
-  outer?: AbortSignal,
-): Promise<void> {
-  if (items.length === 0) return;
-  throwIfAborted(outer);
-  const ac = new AbortController();
-  const onAbort = () => ac.abort(outer?.reason);
-  outer?.addEventListener('abort', onAbort, { once: true });
-  let next = 0;
-  let used = 0;
-  let failed = false;
-  let failure: unknown;
-  let waiters: (() => void)[] = [];
-  const wake = () => {
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
-  };
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      throwIfAborted(outer);
-      const item = items[next++]!;
-      const c = Math.min(budget, Math.max(0, cost(item)));
-      while (!failed && used > 0 && used + c > budget) await new Promise<void>((r) => waiters.push(r));
-      if (failed) return;
-      used += c;
-      try {
-        await fn(item, ac.signal);
-      } finally {
-        used -= c;
-        wake();
-      }
-    }
-  };
-  try {
-    await Promise.all(
-      Array.from({ length: Math.min(concurrency, items.length) }, () =>
-        worker().catch((err: unknown) => {
-          if (!failed) {
-            failed = true;
-            failure = err;
-            ac.abort(err);
-            wake();
-          }
-        }),
-      ),
-    );
-  } finally {
-    outer?.removeEventListener('abort', onAbort);
-  }
-  if (failed) throw failure;
-}
-
-/** `forEachBounded` collecting results in order (no byte budget). */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T, signal: AbortSignal) => Promise<R>,
-  signal?: AbortSignal,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  await forEachBounded(
-    items.map((_, i) => i),
-    concurrency,
-    1,
-    () => 0,
-    async (i, s) => {
-      out[i] = await fn(items[i]!, s);
-    },
-    signal,
-  );
-  return out;
 }

@@ -3,7 +3,9 @@
  * and resolving references (`latest`, a full id or a unique id prefix). A snapshot's id is the
  * BLAKE3 of its stored bytes, checked on every load.
  */
-import { CairnError, throwIfAborted } from '../errors.js';
+
+import { mapBounded } from '../concurrency.js';
+import { CairnError } from '../errors.js';
 import { toHex } from '../format/bytes.js';
 import { openJson, sealJson } from '../format/sealed-object.js';
 import { type Snapshot, type SnapshotDoc, validateSnapshotDoc } from '../format/snapshot.js';
@@ -59,29 +61,23 @@ export async function listSnapshots(
   repo: Repository,
   options: { signal?: AbortSignal; onError?: (e: SnapshotLoadError) => void } = {},
 ): Promise<Snapshot[]> {
-  const out: Snapshot[] = [];
   const ids = await listSnapshotIds(repo, options.signal);
   // Several at once: a repository keeps thousands over the years, and each is a small object read.
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < ids.length && failure === undefined) {
-      throwIfAborted(options.signal);
-      const id = ids[next++]!;
+  const loaded = await mapBounded(
+    ids,
+    SNAPSHOT_LOADS,
+    async (id, signal): Promise<Snapshot | undefined> => {
       try {
-        out.push(await loadSnapshot(repo, id, options.signal));
+        return await loadSnapshot(repo, id, signal);
       } catch (err) {
-        if (!(err instanceof CairnError) || !options.onError || err.code === 'ABORTED') {
-          failure ??= err;
-          return;
-        }
-        if (err.code === 'NOT_FOUND') continue; // removed while listing
-        options.onError({ id, error: err });
+        if (!(err instanceof CairnError) || !options.onError || err.code === 'ABORTED') throw err;
+        if (err.code !== 'NOT_FOUND') options.onError({ id, error: err }); // NOT_FOUND: removed while listing
+        return undefined;
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SNAPSHOT_LOADS, ids.length) }, worker));
-  if (failure !== undefined) throw failure;
+    },
+    options.signal,
+  );
+  const out = loaded.filter((s): s is Snapshot => s !== undefined);
   // Oldest first; at equal times a repaired copy sorts after its original, so "latest" picks it.
   return out.sort(
     (a, b) =>

@@ -8,13 +8,12 @@
  * the calling thread when threads are disabled or the worker bundle is absent (tests running from
  * source).
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CairnError } from '../errors.js';
 import type { BlobKeys } from '../format/blob.js';
 import { isPackCheckJob, type PackCheckJob, type PackCheckResult, runPackCheck } from '../maintain/pack-check.js';
+import { bundledWorkerScript } from '../worker-script.js';
 import { runJob, type WireJob, type WireResult } from './writer.js';
 
 /** What the pool's threads run: restore writes, and verify's pack checks. */
@@ -37,15 +36,6 @@ const QUEUED_PER_WORKER = 2;
 /** Young generation of a writer thread (V8's default grows to tens of MiB per thread). */
 const YOUNG_GENERATION_MB = 4;
 
-function workerScript(): string | undefined {
-  try {
-    const path = fileURLToPath(new URL('./restore-worker.js', import.meta.url));
-    return existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Worker threads used by default: one per core but one (the calling thread works too). */
 export function defaultWriterThreads(): number {
   return Math.max(1, availableParallelism() - 1);
@@ -61,7 +51,7 @@ export class WriterPool {
     private readonly keys: BlobKeys,
     threads: number,
   ) {
-    const script = threads > 0 ? workerScript() : undefined;
+    const script = threads > 0 ? bundledWorkerScript('restore-worker.js') : undefined;
     if (!script) return;
     const data: BlobKeys = { dataKey: new Uint8Array(keys.dataKey), idKey: new Uint8Array(keys.idKey) };
     try {

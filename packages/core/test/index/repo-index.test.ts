@@ -1,6 +1,6 @@
 /**
  * RepoIndex: pending entries, checkpoints, incremental and parallel sync, vanished segments
- * (forgotten when covered, rebuilt when not), session and whole-repository compaction.
+ * (forgotten when covered, rebuilt when not), session compaction.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { CairnError } from '../../src/errors.js';
@@ -382,38 +382,5 @@ describe('RepoIndex', () => {
     expect(reader.lastSync).toMatchObject({ segmentsListed: 1, segmentsLoaded: 1, rebuilt: false });
     await expectAll(reader, [0, 1, 2, 3]);
     await Promise.all([backup.close(), reader.close()]);
-  });
-
-  it('compactAll merges small segments of several writers and drops superseded ones', async () => {
-    const store = new MemoryStore();
-    const w1 = await RepoIndex.open(store, KEY, await tempDir());
-    const w2 = await RepoIndex.open(store, KEY, await tempDir());
-    for (let s = 0; s < 5; s++) await checkpoint(w1, [s]);
-    for (let s = 5; s < 9; s++) await checkpoint(w2, [s]);
-    // An interrupted repair: a segment superseding one that is still there and drops its pack.
-    const old = await checkpoint(w2, [20]);
-    w2.addPack(packIdHex(21), packEntries(21));
-    await w2.savePending(undefined, [Buffer.from(old, 'hex')]);
-    const reader = await RepoIndex.open(store, KEY, await tempDir());
-    await Promise.all([w1.close(), w2.close()]);
-
-    const maint = await RepoIndex.open(store, KEY, await tempDir());
-    const progress: number[] = [];
-    const result = await maint.compactAll(undefined, {
-      maxEntries: 1000,
-      onProgress: (p) => progress.push(p.segmentsDone),
-    });
-    expect(result).toMatchObject({ merged: 10, superseded: 1, blobs: 40 });
-    expect(await segmentsIn(store)).toEqual(result.written);
-    await expectAll(maint, [...range(0, 9), 21]);
-    expect((await maint.lookup(blobsOf([20]))).every((l) => l === undefined)).toBe(true);
-    expect(progress.at(-1)).toBe(10);
-
-    await reader.sync();
-    expect(reader.lastSync!.rebuilt).toBe(true); // pack 20's entries were dropped: only a rebuild removes them
-    await expectAll(reader, [...range(0, 9), 21]);
-    const fresh = await RepoIndex.open(store, KEY, await tempDir());
-    expect(await fresh.cache.countBlobs()).toBe(40);
-    await Promise.all([maint.close(), reader.close(), fresh.close()]);
   });
 });

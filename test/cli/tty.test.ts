@@ -193,3 +193,33 @@ describe.skipIf(!hasScript)('password prompt on a terminal', () => {
     }
   });
 });
+
+describe('progress bar layout', () => {
+  it('keeps the ETA whole when long figures do not fit 80 columns (drops elapsed time, then rate)', async () => {
+    const { Output } = await import('../../packages/cli/src/output.js');
+    const { duration } = await import('../../packages/cli/src/format.js');
+    const written: string[] = [];
+    const stdout = { isTTY: true, columns: 0, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+    const out = new Output({ json: false, quiet: false, progress: true, verbose: false }, stdout, stdout);
+    const etaMs = 12 * 3600_000 + 34 * 60_000 + 56_000;
+    out.event({
+      type: 'progress',
+      operation: 'backup',
+      elapsedMs: 3 * 3600_000 + 25 * 60_000,
+      filesDone: 1_234_567,
+      filesTotal: 9_876_543,
+      bytesDone: 1023.5 * 1024 ** 3,
+      bytesTotal: 1023.9 * 1024 ** 4,
+      totalsFinal: true,
+      bytesPerSecond: 999.5 * 1024 ** 2,
+      etaMs,
+      currentFile: '/data/a/very/long/path/name.bin',
+    });
+    const line = written.at(-1)!.replace('\r\x1b[2K', '');
+    expect(line.length).toBeLessThanOrEqual(79);
+    const eta = `ETA ${duration(etaMs)}`;
+    expect(line).toContain(eta);
+    expect([undefined, ' ']).toContain(line[line.indexOf(eta) + eta.length]); // whole, not cut
+    expect(line).toContain('1234567/9876543 files');
+  });
+});

@@ -88,7 +88,15 @@ export class Output {
     const files = `${e.filesDone}${e.filesTotal !== undefined ? `/${e.filesTotal}` : ''} files`;
     const size = `${bytes(e.bytesDone)}${e.bytesTotal !== undefined ? `/${bytes(e.bytesTotal)}` : ''}`;
     const eta = e.etaMs !== undefined ? ` ETA ${duration(e.etaMs)}` : '';
-    let line = `${bar}${files} ${size} ${bytes(e.bytesPerSecond)}/s ${duration(e.elapsedMs)}${eta}`;
+    const rate = ` ${bytes(e.bytesPerSecond)}/s`;
+    const elapsed = ` ${duration(e.elapsedMs)}`;
+    // Long figures must not cut the ETA off: the elapsed time goes first, then the rate, then the
+    // bar's drawing (its percentage stays).
+    const pctOnly = pct === undefined ? '' : `${(pct * 100).toFixed(0)}% `;
+    let line = `${bar}${files} ${size}${rate}${elapsed}${eta}`;
+    if (line.length > width - 1) line = `${bar}${files} ${size}${rate}${eta}`;
+    if (line.length > width - 1) line = `${bar}${files} ${size}${eta}`;
+    if (line.length > width - 1) line = `${pctOnly}${files} ${size}${eta}`;
     if (e.currentFile) {
       const room = width - line.length - 3;
       if (room > 10) {

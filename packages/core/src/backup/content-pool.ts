@@ -180,16 +180,18 @@ export class ContentPool {
           (err) => this.fail(err),
         );
         return;
-      case 'file': {
-        const task = slot.jobs.get(msg.job)?.tasks[msg.i];
-        if (!task) return;
-        slot.load -= task.file.size + 4096;
-        if (msg.result) task.resolve(msg.result);
-        else task.reject(new FileContentError(msg.error?.code ?? 'IO_ERROR', msg.error?.message ?? 'unknown error'));
-        return;
-      }
       case 'job-done': {
-        if (!slot.jobs.delete(msg.job)) return;
+        const job = slot.jobs.get(msg.job);
+        if (!job) return;
+        slot.jobs.delete(msg.job);
+        if (msg.bytes > 0) this.onRead(msg.bytes);
+        job.tasks.forEach((task, i) => {
+          slot.load -= task.file.size + 4096;
+          const outcome = msg.files[i];
+          if (outcome && 'result' in outcome) task.resolve(outcome.result);
+          else
+            task.reject(new FileContentError(outcome?.error.code ?? 'IO_ERROR', outcome?.error.message ?? 'no result'));
+        });
         if (msg.error) this.fail(new CairnError((msg.error.code as ErrorCode) ?? 'IO_ERROR', msg.error.message));
         this.dispatch();
         this.settleDrain();

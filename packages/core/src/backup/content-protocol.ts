@@ -15,6 +15,12 @@ export type ToMain =
   | { t: 'lookup'; req: number; ids: Uint8Array }
   | { t: 'read'; bytes: number }
   | { t: 'deliver'; req: number; batch: SealedBatch }
-  | { t: 'file'; job: number; i: number; result?: ContentResult; error?: { code: string; message: string } }
-  /** Every blob of the job has been handed over and accepted. */
-  | { t: 'job-done'; job: number; error?: { code: string; message: string } };
+  /**
+   * Every blob of the job has been handed over and accepted. Carries each file's outcome, in job
+   * order, and the bytes read since the last `read` message: one message per job rather than two
+   * per file (each message wakes the main thread, and small files come by the thousand).
+   */
+  | { t: 'job-done'; job: number; files: FileOutcome[]; bytes: number; error?: { code: string; message: string } };
+
+/** What became of one file of a job. */
+export type FileOutcome = { result: ContentResult } | { error: { code: string; message: string } };

@@ -4,8 +4,14 @@
  * copied). Built as its own bundle entry (`content-worker.js`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ContentProcessor, type ContentSettings, describeError, type SealedBatch } from './content-processor.js';
-import type { ToMain, ToWorker } from './content-protocol.js';
+import {
+  ContentProcessor,
+  type ContentSettings,
+  describeError,
+  READ_REPORT_BYTES,
+  type SealedBatch,
+} from './content-processor.js';
+import type { FileOutcome, ToMain, ToWorker } from './content-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('content-worker must run in a worker thread');
@@ -20,9 +26,17 @@ function call(msg: ToMain, transfer?: ArrayBuffer[]): Promise<Extract<ToWorker, 
   });
 }
 
+/** Bytes read and not yet reported: sent every {@link READ_REPORT_BYTES}, the rest with job-done. */
+let unreported = 0;
 const processor = new ContentProcessor(workerData as ContentSettings, {
   lookup: async (ids) => (await call({ t: 'lookup', req: ++seq, ids }, [ids.buffer as ArrayBuffer])).need!,
-  read: (bytes) => post({ t: 'read', bytes }),
+  read: (bytes) => {
+    unreported += bytes;
+    if (unreported >= READ_REPORT_BYTES) {
+      post({ t: 'read', bytes: unreported });
+      unreported = 0;
+    }
+  },
   deliver: async (batch: SealedBatch) => {
     await call({ t: 'deliver', req: ++seq, batch }, [
       batch.buffer,
@@ -42,21 +56,23 @@ port.on('message', (msg: ToWorker) => {
   }
   // Jobs run one after another; replies above interleave freely.
   queue = queue.then(async () => {
-    for (let i = 0; i < msg.files.length; i++) {
-      const f = msg.files[i]!;
+    const files: FileOutcome[] = [];
+    for (const f of msg.files) {
       try {
-        const result = await processor.processFile(f.path, { size: f.size, mtimeNs: BigInt(f.mtimeNs) });
-        post({ t: 'file', job: msg.job, i, result });
+        files.push({ result: await processor.processFile(f.path, { size: f.size, mtimeNs: BigInt(f.mtimeNs) }) });
       } catch (err) {
-        post({ t: 'file', job: msg.job, i, error: describeError(err) });
+        files.push({ error: describeError(err) });
       }
     }
+    let error: { code: string; message: string } | undefined;
     try {
       await processor.finishBatch();
-      post({ t: 'job-done', job: msg.job });
     } catch (err) {
       await processor.discard();
-      post({ t: 'job-done', job: msg.job, error: describeError(err) });
+      error = describeError(err);
     }
+    const bytes = unreported;
+    unreported = 0;
+    post({ t: 'job-done', job: msg.job, files, bytes, ...(error ? { error } : {}) });
   });
 });

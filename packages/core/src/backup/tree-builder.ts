@@ -207,10 +207,17 @@ export class TreeBuilder {
   /**
    * A real directory: every entry not excluded. Entries are stat'ed concurrently; subdirectories
    * are walked concurrently while the global budget of active directories allows, in the calling
-   * chain otherwise (never waiting on a slot, so nesting cannot deadlock). When every node equals
-   * the parent snapshot's, the parent's tree id is reused without encoding anything.
+   * chain otherwise (never waiting on a slot, so nesting cannot deadlock). `onWalked` is called once
+   * every entry is handed out, before waiting for file contents: the caller's walk goes on from
+   * there. When every node equals the parent snapshot's, the parent's tree id is reused without
+   * encoding anything.
    */
-  private async saveDir(path: Buffer, prevTree: string | undefined, rootDev: bigint | undefined): Promise<string> {
+  private async saveDir(
+    path: Buffer,
+    prevTree: string | undefined,
+    rootDev: bigint | undefined,
+    onWalked?: () => void,
+  ): Promise<string> {
     throwIfAborted(this.o.signal);
     this.stats.dirs++;
     const [listing, prev] = await Promise.all([
@@ -235,18 +242,33 @@ export class TreeBuilder {
         continue;
       }
       const prevNode = prev.get(nameKey(e.name));
-      if (st.isDirectory() && this.activeDirs < MAX_ACTIVE_DIRS) {
-        this.activeDirs++;
-        const sub = this.nodeFor(e.full, e.name, st, prevNode, rootDev, false).finally(() => {
-          this.activeDirs--;
+      if (st.isDirectory()) {
+        // A subdirectory holds its walk slot until its entries are all handed out, not until its
+        // files are stored: directories waiting for content must not stall the walk (trees of
+        // many small directories would otherwise keep only a few files in flight).
+        const concurrent = this.activeDirs < MAX_ACTIVE_DIRS;
+        if (concurrent) this.activeDirs++;
+        let walked!: () => void;
+        const walkedOrDone = new Promise<void>((resolve) => {
+          walked = resolve;
         });
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          if (concurrent) this.activeDirs--;
+          walked();
+        };
+        const sub = this.nodeFor(e.full, e.name, st, prevNode, rootDev, false, release).finally(release);
         sub.catch(() => {}); // observed below; never an unhandled rejection meanwhile
         pending.push(sub as Promise<TreeNode | undefined>);
+        if (!concurrent) await walkedOrDone; // over budget: walk it now, in this chain
         continue;
       }
       const node = await this.nodeFor(e.full, e.name, st, prevNode, rootDev, reusable.has(i));
       if (node) pending.push(node);
     }
+    onWalked?.();
     const settled = await Promise.all(pending.map((n) => ('wait' in n ? n.wait : n)));
     const nodes = settled.filter((n): n is TreeNode => n !== undefined);
     if (prevTree && nodes.length === prev.size && nodes.every((n) => sameNode(n, prev.get(nameKey(n.name))))) {
@@ -308,6 +330,7 @@ export class TreeBuilder {
     prev: TreeNode | undefined,
     rootDev: bigint | undefined,
     reuse: boolean,
+    onWalked?: () => void,
   ): Promise<PendingNode | TreeNode | undefined> {
     const node = nodeFromStat(name, st);
     switch (node.type) {
@@ -316,7 +339,12 @@ export class TreeBuilder {
           node.subtree = await this.storeTree([]); // mount point: kept, contents not followed
           return node;
         }
-        node.subtree = await this.saveDir(full, prev?.type === 'dir' ? prev.subtree : undefined, rootDev ?? st.dev);
+        node.subtree = await this.saveDir(
+          full,
+          prev?.type === 'dir' ? prev.subtree : undefined,
+          rootDev ?? st.dev,
+          onWalked,
+        );
         return node;
       }
       case 'symlink':

@@ -24,6 +24,7 @@ export {
   type MasterKeys,
 } from './master-keys.js';
 export {
+  fillRandomNonce,
   randomNonce,
   XCHACHA_KEY_LENGTH,
   XCHACHA_NONCE_LENGTH,

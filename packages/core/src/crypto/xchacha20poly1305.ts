@@ -54,17 +54,52 @@ export function hchacha20(key: Uint8Array, nonce16: Uint8Array): Uint8Array {
 }
 
 /** The inner ChaCha20-Poly1305 key and 12-byte nonce for (key, nonce); checks both lengths. */
+// Scratch words for the subkey derivation of seal/open: small blobs come by the thousand, and
+// three typed arrays per call cost more than the HChaCha20 rounds. Used synchronously and zeroed
+// after each use (see innerParams' callers).
+const SCRATCH_KEY = new Uint32Array(8);
+const SCRATCH_NONCE = new Uint32Array(4);
+const SCRATCH_SUBKEY = new Uint32Array(8);
+const SCRATCH_SUBKEY_BYTES = new Uint8Array(SCRATCH_SUBKEY.buffer);
+
+/**
+ * The ChaCha20-Poly1305 key and 12-byte IV for an XChaCha20 nonce. The subkey is a view of
+ * module scratch memory, valid until the next call: the caller uses it at once and zeroes it.
+ */
 function innerParams(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; iv: Uint8Array } {
   checkBytes(key, 'key', XCHACHA_KEY_LENGTH);
   checkBytes(nonce, 'nonce', XCHACHA_NONCE_LENGTH);
   const iv = new Uint8Array(12);
   iv.set(nonce.subarray(16, 24), 4);
-  return { subkey: hchacha20(key, nonce.subarray(0, 16)), iv };
+  new Uint8Array(SCRATCH_KEY.buffer).set(key);
+  new Uint8Array(SCRATCH_NONCE.buffer).set(nonce.subarray(0, 16));
+  hchacha(SIGMA, SCRATCH_KEY, SCRATCH_NONCE, SCRATCH_SUBKEY);
+  SCRATCH_KEY.fill(0);
+  return { subkey: SCRATCH_SUBKEY_BYTES, iv };
+}
+
+/** Random bytes drawn ahead (CSPRNG) and handed out 24 at a time: one system call per 170 nonces. */
+const NONCE_POOL = new Uint8Array(4096 - (4096 % XCHACHA_NONCE_LENGTH));
+let noncePoolUsed = NONCE_POOL.length;
+
+/**
+ * Writes a fresh random 24-byte nonce into `out` (CSPRNG bytes, each handed out once; random
+ * nonces are safe with XChaCha20).
+ */
+export function fillRandomNonce(out: Uint8Array): Uint8Array {
+  if (noncePoolUsed === NONCE_POOL.length) {
+    randomFillSync(NONCE_POOL);
+    noncePoolUsed = 0;
+  }
+  out.set(NONCE_POOL.subarray(noncePoolUsed, noncePoolUsed + XCHACHA_NONCE_LENGTH));
+  NONCE_POOL.fill(0, noncePoolUsed, noncePoolUsed + XCHACHA_NONCE_LENGTH);
+  noncePoolUsed += XCHACHA_NONCE_LENGTH;
+  return out;
 }
 
 /** A fresh random 24-byte nonce (CSPRNG); random nonces are safe with XChaCha20. */
 export function randomNonce(): Uint8Array {
-  return randomFillSync(new Uint8Array(XCHACHA_NONCE_LENGTH));
+  return fillRandomNonce(new Uint8Array(XCHACHA_NONCE_LENGTH));
 }
 
 /**

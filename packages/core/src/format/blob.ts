@@ -9,9 +9,13 @@
  * exactly what was backed up.
  */
 
-import { randomFillSync } from 'node:crypto';
 import { type Compression, compressBlob, compressionId, decompressBlob } from '../compress/index.js';
-import { XCHACHA_NONCE_LENGTH, xchacha20poly1305Open, xchacha20poly1305SealInto } from '../crypto/index.js';
+import {
+  fillRandomNonce,
+  XCHACHA_NONCE_LENGTH,
+  xchacha20poly1305Open,
+  xchacha20poly1305SealInto,
+} from '../crypto/index.js';
 import { CairnError } from '../errors.js';
 import { blake3 } from '../hashing/index.js';
 import { ByteWriter, bytesEqual, toHex } from './bytes.js';
@@ -117,8 +121,7 @@ export function sealedLength(packed: PackedBlob): number {
  * nonce; returns the bytes written ({@link sealedLength}). Second half of {@link sealBlob}.
  */
 export function sealPackedInto(dataKey: Uint8Array, packed: PackedBlob, out: Uint8Array, offset: number): number {
-  const nonce = out.subarray(offset, offset + XCHACHA_NONCE_LENGTH);
-  randomFillSync(nonce);
+  const nonce = fillRandomNonce(out.subarray(offset, offset + XCHACHA_NONCE_LENGTH));
   return (
     XCHACHA_NONCE_LENGTH +
     xchacha20poly1305SealInto(dataKey, nonce, packed.payload, blobAad(packed.meta), out, offset + XCHACHA_NONCE_LENGTH)

@@ -69,6 +69,21 @@ export function loadNativeBlake3(xof: Blake3Impl): Blake3Impl | undefined {
     return undefined;
   }
   const { Blake3Hasher: Hasher, blake3 } = native;
+  // The last keyed hasher, reset for each one-shot keyed hash: creating one costs about as much as
+  // hashing 2 KiB (4.7 against 2.5 µs per 1.5 KiB tree blob), and ids are keyed hashes of many
+  // small blobs with one key. Matched by the key's bytes, so a caller reusing a buffer is safe.
+  let lastKey: Buffer | undefined;
+  let lastKeyed: NativeHasher | undefined;
+  const keyedHasher = (key: Uint8Array): NativeHasher => {
+    const k = asBuffer(key);
+    if (lastKeyed && lastKey!.equals(k)) {
+      lastKeyed.reset();
+      return lastKeyed;
+    }
+    lastKey = Buffer.from(k);
+    lastKeyed = Hasher.newKeyed(lastKey);
+    return lastKeyed;
+  };
 
   return {
     name: 'native',
@@ -79,7 +94,7 @@ export function loadNativeBlake3(xof: Blake3Impl): Blake3Impl | undefined {
       const n = checkLength(opts?.length);
       if (n > BLAKE3_OUT_LENGTH) return xof.hash(data, opts);
       if (!opts?.key) return plainView(blake3(data), n);
-      return plainView(Hasher.newKeyed(asBuffer(opts.key)).update(data).digestBuffer(), n);
+      return plainView(keyedHasher(opts.key).update(data).digestBuffer(), n);
     },
 
     createHasher(opts?: Blake3HasherOptions): Blake3Hasher {

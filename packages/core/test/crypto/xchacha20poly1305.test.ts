@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { xchacha20poly1305 as nobleXChaCha } from '@noble/ciphers/chacha.js';
 import { describe, expect, it } from 'vitest';
 import {
+  fillRandomNonce,
   randomNonce,
   XCHACHA_TAG_LENGTH,
   xchacha20poly1305Open,
@@ -164,5 +165,20 @@ describe('XChaCha20-Poly1305 argument checks', () => {
     const a = randomNonce();
     expect(a).toHaveLength(24);
     expect(hex(a)).not.toBe(hex(randomNonce()));
+  });
+});
+
+describe('XChaCha20-Poly1305 random nonces', () => {
+  it('are never handed out twice, across many refills of the pool', () => {
+    const seen = new Set<string>();
+    const out = new Uint8Array(40);
+    for (let i = 0; i < 2000; i++) {
+      const a = Buffer.from(randomNonce()).toString('hex');
+      const b = Buffer.from(fillRandomNonce(out.subarray(8, 32))).toString('hex');
+      expect(a).toHaveLength(48);
+      seen.add(a).add(b);
+    }
+    expect(seen.size).toBe(4000);
+    expect(out.subarray(0, 8).every((x) => x === 0) && out.subarray(32).every((x) => x === 0)).toBe(true);
   });
 });

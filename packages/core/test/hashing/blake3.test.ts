@@ -113,6 +113,24 @@ describe.skipIf(!blake3Backends.native)('BLAKE3 native and wasm agree', () => {
       expect(hex(blake3Backends.native!.hash(data, opts))).toBe(hex(blake3Backends.wasm.hash(data, opts)));
     }
   });
+
+  it('with keys alternating, repeating, and one key buffer rewritten between calls', () => {
+    // The native backend reuses its last keyed hasher: it must notice every change of key.
+    const native = blake3Backends.native!;
+    const a = randomBytes(32);
+    const b = randomBytes(32);
+    const shared = Buffer.from(a);
+    const data = randomBytes(1500);
+    for (const key of [a, a, b, a, b, b]) {
+      expect(hex(native.hash(data, { key }))).toBe(hex(blake3Backends.wasm.hash(data, { key })));
+    }
+    expect(hex(native.hash(data, { key: shared }))).toBe(hex(blake3Backends.wasm.hash(data, { key: a })));
+    b.copy(shared);
+    expect(hex(native.hash(data, { key: shared }))).toBe(hex(blake3Backends.wasm.hash(data, { key: b })));
+    expect(hex(native.hash(data.subarray(7), { key: shared }))).toBe(
+      hex(blake3Backends.wasm.hash(data.subarray(7), { key: b })),
+    );
+  });
 });
 
 describe('BLAKE3 backend selection', () => {

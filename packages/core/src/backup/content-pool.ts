@@ -175,8 +175,12 @@ export class ContentPool {
         );
         return;
       case 'deliver':
+        // The packer has copied the blobs once this resolves: the buffer goes back to be refilled.
         this.services.deliver(msg.batch).then(
-          () => slot.worker.postMessage({ t: 'reply', req: msg.req } satisfies ToWorker),
+          () =>
+            slot.worker.postMessage({ t: 'reply', req: msg.req, buffer: msg.batch.buffer } satisfies ToWorker, [
+              msg.batch.buffer,
+            ]),
           (err) => this.fail(err),
         );
         return;

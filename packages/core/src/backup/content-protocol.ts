@@ -9,7 +9,10 @@ export interface FileTask {
   mtimeNs: string;
 }
 
-export type ToWorker = { t: 'job'; job: number; files: FileTask[] } | { t: 'reply'; req: number; need?: Uint8Array };
+export type ToWorker =
+  | { t: 'job'; job: number; files: FileTask[] }
+  /** `need`: a lookup's answer; `buffer`: a delivered batch's buffer, moved back to be filled again. */
+  | { t: 'reply'; req: number; need?: Uint8Array; buffer?: ArrayBuffer };
 
 export type ToMain =
   | { t: 'lookup'; req: number; ids: Uint8Array }

@@ -37,13 +37,14 @@ const processor = new ContentProcessor(workerData as ContentSettings, {
       unreported = 0;
     }
   },
-  deliver: async (batch: SealedBatch) => {
-    await call({ t: 'deliver', req: ++seq, batch }, [
-      batch.buffer,
-      batch.ids.buffer as ArrayBuffer,
-      batch.meta.buffer as ArrayBuffer,
-    ]);
-  },
+  deliver: async (batch: SealedBatch) =>
+    (
+      await call({ t: 'deliver', req: ++seq, batch }, [
+        batch.buffer,
+        batch.ids.buffer as ArrayBuffer,
+        batch.meta.buffer as ArrayBuffer,
+      ])
+    ).buffer,
 });
 
 let queue = Promise.resolve();

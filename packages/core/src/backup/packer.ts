@@ -82,8 +82,11 @@ export class Packer {
     return need;
   }
 
-  /** Accepts a batch of sealed data blobs from a content processor. */
-  async deliver(batch: SealedBatch): Promise<void> {
+  /**
+   * Accepts a batch of sealed data blobs from a content processor. The blobs are copied: once this
+   * resolves the batch's buffer is free (it resolves with undefined: the caller keeps the buffer).
+   */
+  async deliver(batch: SealedBatch): Promise<undefined> {
     const bytes = new Uint8Array(batch.buffer);
     let off = 0;
     for (let i = 0; i < batch.meta.length / 3; i++) {
@@ -97,6 +100,7 @@ export class Packer {
       });
       off += length;
     }
+    return undefined;
   }
 
   /** Stores a tree (or other main-thread) blob unless the repository already has it; returns its id. */

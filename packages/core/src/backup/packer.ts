@@ -91,13 +91,14 @@ export class Packer {
     let off = 0;
     for (let i = 0; i < batch.meta.length / 3; i++) {
       const length = batch.meta[i * 3 + 2]!;
-      await this.add({
+      const full = this.add({
         type: 'data',
         id: batch.ids.subarray(i * BLOB_ID_LENGTH, (i + 1) * BLOB_ID_LENGTH),
         compression: compressionFromId(batch.meta[i * 3]!),
         rawLength: batch.meta[i * 3 + 1]!,
         sealed: bytes.subarray(off, off + length),
       });
+      if (full) await full;
       off += length;
     }
     return undefined;
@@ -130,7 +131,11 @@ export class Packer {
     return next!;
   }
 
-  private async add(blob: SealedBlob): Promise<void> {
+  /**
+   * Adds a blob to the open pack of its type. Synchronous (no await per blob of a batch) unless
+   * the pack filled up: then it returns the wait for its upload to start.
+   */
+  private add(blob: SealedBlob): Promise<void> | undefined {
     if (this.failure) throw this.failure;
     throwIfAborted(this.options.signal);
     const key = toHex(blob.id);
@@ -146,8 +151,9 @@ export class Packer {
     if (blob.type === 'data') this.stats.bytesAdded += blob.rawLength;
     if (writer.size >= this.repo.config.packSize) {
       this.writers.delete(blob.type);
-      await this.upload(writer.finish());
+      return this.upload(writer.finish());
     }
+    return undefined;
   }
 
   /** Stores a finished pack in the background, waiting first while too many are in flight. */

@@ -1,7 +1,7 @@
 /**
  * Assembles sealed blobs into a pack. The writer copies each blob into blocks it owns (so the
  * buffers blobs arrive in can be freed at once: memory is the pack itself, bounded by the target
- * pack size the caller enforces), hashes the bytes as they come, and on `finish` appends the sealed
+ * pack size the caller enforces), hashes each block once it is full, and on `finish` appends the sealed
  * header and trailer. The pack id is the plain BLAKE3-256 of every byte of the pack, so anyone can
  * check a pack's integrity without keys.
  */
@@ -79,13 +79,18 @@ export class PackWriter {
     return entry;
   }
 
-  /** Copies bytes to the end of the pack's blocks and hashes them. */
+  /**
+   * Copies bytes to the end of the pack's blocks. Blocks are hashed as they fill (and the last one
+   * on finish): one hashing call per megabyte rather than one per blob.
+   */
   private append(bytes: Uint8Array): void {
-    this.hasher.update(bytes);
     let done = 0;
     while (done < bytes.length) {
       if (!this.block || this.blockUsed === this.block.length) {
-        if (this.block) this.parts.push(this.block);
+        if (this.block) {
+          this.parts.push(this.block);
+          this.hasher.update(this.block);
+        }
         this.block = this.allocate();
         if (this.block.length !== PACK_BLOCK_SIZE)
           throw new CairnError('INVALID_ARGUMENT', 'pack block of the wrong size');
@@ -104,7 +109,11 @@ export class PackWriter {
     if (this.finished) throw new CairnError('INVALID_ARGUMENT', 'pack already finished');
     this.finished = true;
     const tail = encodePackTail(this.dataKey, this.entries);
-    if (this.block) this.parts.push(this.block.subarray(0, this.blockUsed));
+    if (this.block) {
+      const last = this.block.subarray(0, this.blockUsed);
+      this.parts.push(last);
+      this.hasher.update(last);
+    }
     this.block = undefined;
     this.parts.push(tail);
     this.hasher.update(tail);

@@ -140,7 +140,8 @@ export class DiskStore implements Store {
       handle = await this.fs.open(file, 'r');
       const { size } = await handle.stat();
       const [start, end] = resolveRange(size, options);
-      const out = new Uint8Array(end - start);
+      const into = options?.into;
+      const out = into && into.length >= end - start ? into.subarray(0, end - start) : new Uint8Array(end - start);
       let done = 0;
       while (done < out.length) {
         throwIfAborted(options?.signal);

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { BufferPool } from '../buffer-pool.js';
 import { mapBounded } from '../concurrency.js';
 import { readKeyFileInfo } from '../crypto/index.js';
 import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
@@ -285,7 +286,21 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     // Several packs at once: reads overlap, and with readData the blobs are opened on the worker
     // threads while the main thread reads and hashes the next packs. Damage is reported in pack
     // order once all are checked.
-    const ctx: PackCheckContext = { repo, readData: !!options.readData, index, checked, pool, stash, signal, jobs: 0 };
+    const ctx: PackCheckContext = {
+      repo,
+      readData: !!options.readData,
+      index,
+      checked,
+      pool,
+      stash,
+      signal,
+      jobs: 0,
+      // Packs reach the pack size plus one blob and a header: one buffer size fits nearly all.
+      buffers: new BufferPool(
+        (PACKS_IN_FLIGHT + 1) * (repo.config.packSize + PACK_BUFFER_SLACK),
+        repo.config.packSize + PACK_BUFFER_SLACK,
+      ),
+    };
     let damage: PackDamage[][];
     try {
       damage = await mapBounded(
@@ -407,6 +422,8 @@ const MAX_WHOLE_READ = 256 * 1024 * 1024;
 const VERIFY_THREADS = Math.min(4, availableParallelism());
 /** Packs being read or checked at once (each held whole with readData: bounded by pack size). */
 const PACKS_IN_FLIGHT = VERIFY_THREADS + 2;
+/** Room beyond the pack size in verify's read buffers: the last blob (a chunk) and the header. */
+const PACK_BUFFER_SLACK = 8 * 1024 * 1024;
 /** Raw tree bytes kept from the pack checks for the snapshot walk. */
 const TREE_STASH_BYTES = 64 * 1024 * 1024;
 
@@ -444,6 +461,8 @@ interface PackCheckContext {
   signal: AbortSignal | undefined;
   /** Job numbers handed to the pool. */
   jobs: number;
+  /** Buffers whole packs are read into for the pool's threads, lent to them and reused. */
+  buffers: BufferPool;
 }
 
 /** Checks one pack: its bytes against its id, and with `readData` its header and every blob. */
@@ -463,9 +482,16 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
   const piece = whole ? Math.max(size, 1) : READ_PIECE;
   // A pack read whole for readData is hashed by the thread that opens its blobs.
   const hashHere = !(whole && ctx.readData && ctx.pool);
+  // ... and read into a buffer lent to that thread and reused for a later pack.
+  const into = hashHere ? undefined : ctx.buffers.take(size);
   try {
     for (let off = 0; off < size; off += piece) {
-      const got = await repo.store.get(name, { offset: off, length: Math.min(piece, size - off), signal });
+      const got = await repo.store.get(name, {
+        offset: off,
+        length: Math.min(piece, size - off),
+        signal,
+        ...(into ? { into } : {}),
+      });
       if (hashHere) hasher.update(got);
       checked.bytesRead += got.length;
       if (keep) pieces.push(got);
@@ -511,7 +537,10 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
     keepTreeBytes: stash.room,
     ...(hashHere ? {} : { packId }),
   };
-  const r = ctx.pool ? await ctx.pool.run(job, size) : runPackCheck(repo.keys, job);
+  const lent = into !== undefined && bytes.buffer === into.buffer;
+  const r = ctx.pool
+    ? await ctx.pool.run(job, size, lent ? (b) => ctx.buffers.give(b) : undefined)
+    : runPackCheck(repo.keys, job);
   if (r.idMismatch) return mismatch();
   if (r.headerError) return [{ problem: { kind: 'pack', object: name, ...r.headerError }, blobs: all() }];
   checked.blobsRead += r.blobsRead;

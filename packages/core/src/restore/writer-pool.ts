@@ -28,8 +28,19 @@ export function runPoolJob<J extends PoolJob>(keys: BlobKeys, job: J): ResultOf<
 interface Slot {
   worker: Worker;
   load: number;
-  jobs: Map<number, { load: number; resolve: (r: WireResult | PackCheckResult) => void; reject: (e: unknown) => void }>;
+  jobs: Map<
+    number,
+    {
+      load: number;
+      resolve: (r: WireResult | PackCheckResult) => void;
+      reject: (e: unknown) => void;
+      giveBack: ((buffer: ArrayBuffer) => void) | undefined;
+    }
+  >;
 }
+
+/** A job's result as a worker posts it: with the job's buffer, moved back, when it was lent. */
+export type PostedResult = (WireResult | PackCheckResult) & { back?: ArrayBuffer };
 
 /** Jobs queued on a worker beyond which the calling thread runs the next one itself. */
 const QUEUED_PER_WORKER = 2;
@@ -61,11 +72,15 @@ export class WriterPool {
           resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
         });
         const slot: Slot = { worker, load: 0, jobs: new Map() };
-        worker.on('message', (r: WireResult | PackCheckResult) => {
+        worker.on('message', (r: PostedResult) => {
           const entry = slot.jobs.get(r.n);
           if (!entry) return;
           slot.jobs.delete(r.n);
           slot.load -= entry.load;
+          if (r.back) {
+            entry.giveBack?.(r.back);
+            delete r.back;
+          }
           entry.resolve(r);
         });
         worker.on('error', (err) => this.fail(err));
@@ -87,11 +102,18 @@ export class WriterPool {
 
   /**
    * Runs a job; `load` weighs it for balancing (bytes). The job's buffer is transferred. Job
-   * numbers (`n`) must be unique among the jobs in flight.
+   * numbers (`n`) must be unique among the jobs in flight. With `giveBack`, the buffer behind
+   * `job.buf` is the caller's own and lent whole (no copy, even for a view of part of it): once the
+   * job is done it comes back through `giveBack`, to be read into again.
    */
-  run<J extends PoolJob>(job: J, load: number): Promise<ResultOf<J>> {
+  run<J extends PoolJob>(job: J, load: number, giveBack?: (buffer: ArrayBuffer) => void): Promise<ResultOf<J>> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.slots.length === 0) return Promise.resolve().then(() => runPoolJob(this.keys, job));
+    const inline = () => {
+      const r = runPoolJob(this.keys, job);
+      if (giveBack && job.buf) giveBack(job.buf.buffer as ArrayBuffer);
+      return r;
+    };
+    if (this.slots.length === 0) return Promise.resolve().then(inline);
     const slot = this.slots.reduce((a, b) => (b.load < a.load ? b : a));
     if (slot.jobs.size >= QUEUED_PER_WORKER && !this.inlineBusy) {
       // Every worker has work queued: the calling thread takes this one (after pending I/O).
@@ -99,7 +121,7 @@ export class WriterPool {
       return new Promise((resolve) =>
         setImmediate(() => {
           try {
-            resolve(runPoolJob(this.keys, job));
+            resolve(inline());
           } finally {
             this.inlineBusy = false;
           }
@@ -107,12 +129,13 @@ export class WriterPool {
       );
     }
     return new Promise((resolve, reject) => {
-      slot.jobs.set(job.n, { load, resolve: resolve as (r: WireResult | PackCheckResult) => void, reject });
+      slot.jobs.set(job.n, { load, resolve: resolve as (r: WireResult | PackCheckResult) => void, reject, giveBack });
       slot.load += load;
       // Stores hand out a buffer the caller owns (DiskStore and MemoryStore allocate one per
-      // read); a view into a larger one (e.g. a pooled Buffer) is copied so only its bytes move.
+      // read); a view into a larger one (e.g. a pooled Buffer) is copied so only its bytes move,
+      // unless the caller lends the whole buffer (giveBack).
       let buf = job.buf;
-      if (buf && (buf.byteOffset !== 0 || buf.byteLength !== buf.buffer.byteLength))
+      if (buf && !giveBack && (buf.byteOffset !== 0 || buf.byteLength !== buf.buffer.byteLength))
         buf = job.buf = new Uint8Array(buf);
       slot.worker.postMessage(job, buf ? [buf.buffer as ArrayBuffer] : []);
     });

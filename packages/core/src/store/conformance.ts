@@ -129,6 +129,29 @@ export function storeConformanceSuite(runner: ConformanceRunner, target: Conform
     );
 
     it(
+      'reads into a caller buffer with room (or returns a new one), never past the bytes asked for',
+      withStore(async (store) => {
+        const a = randomBytes(50_000);
+        await store.put('into', a);
+        const into = new Uint8Array(60_000).fill(7);
+        const ranged = await store.get('into', { offset: 100, length: 1000, into });
+        assert.deepEqual(Buffer.from(ranged), a.subarray(100, 1100));
+        if (ranged.buffer === into.buffer)
+          assert.equal(ranged.byteOffset, into.byteOffset, 'read at the start of into');
+        assert.ok(
+          into.subarray(1000).every((b) => b === 7),
+          'bytes past the range must stay untouched',
+        );
+        assert.deepEqual(Buffer.from(await store.get('into', { into })), a);
+        // Too small: the bytes still come back whole.
+        assert.deepEqual(Buffer.from(await store.get('into', { into: new Uint8Array(10) })), a);
+        // A later read into the same buffer does not change what the store holds.
+        into.fill(1);
+        assert.deepEqual(Buffer.from(await store.get('into')), a);
+      }),
+    );
+
+    it(
       'refuses to replace an existing object without overwrite',
       withStore(async (store) => {
         await store.put('keys/k1', Buffer.from('first'));

@@ -64,6 +64,11 @@ export class MemoryStore implements Store {
     const obj = this.objects.get(name);
     if (!obj) throw notFound(this.location, name);
     const [start, end] = resolveRange(obj.bytes.length, options);
+    const into = options?.into;
+    if (into && into.length >= end - start) {
+      into.set(obj.bytes.subarray(start, end));
+      return into.subarray(0, end - start);
+    }
     return new Uint8Array(obj.bytes.subarray(start, end));
   }
 

@@ -48,6 +48,12 @@ export interface GetOptions extends StoreCallOptions {
   offset?: number;
   /** Bytes to read (default: to the end). A range past the end is clamped to the object's end. */
   length?: number;
+  /**
+   * A buffer to read into, from its start, when it has room for the bytes: the result is then a
+   * view of it (callers recycle read buffers instead of leaving one per read to the garbage
+   * collector). A hint: adapters may return a new buffer instead, and do when it is too small.
+   */
+  into?: Uint8Array;
 }
 
 /** What a store knows about one object. */

@@ -44,6 +44,15 @@ export const DISK_STORE_CAPABILITIES: StoreCapabilities = {
 };
 
 const TEMP_PREFIX = '.tmp-';
+/** Pack files kept open for reads: a restore reads many ranges of each pack, in turn. */
+const OPEN_PACKS = 8;
+
+/** An open pack file, shared by the reads that use it; closed when evicted and unused. */
+interface OpenPack {
+  ready: Promise<{ handle: nodeFs.FileHandle; size: number }>;
+  users: number;
+  evicted: boolean;
+}
 
 /** A Store rooted at a directory. */
 export class DiskStore implements Store {
@@ -52,6 +61,9 @@ export class DiskStore implements Store {
   private readonly fs: DiskFileSystem;
   private readonly sync: boolean;
   private readonly knownDirs = new Set<string>();
+  /** Open packs (`data/…`, immutable and never overwritten), least recently used first. */
+  private readonly openPacks = new Map<string, OpenPack>();
+  private idleCheck: NodeJS.Immediate | undefined;
 
   constructor(
     readonly root: string,
@@ -74,6 +86,8 @@ export class DiskStore implements Store {
       throw new CairnError('NOT_SUPPORTED', `${this.location}: a disk cannot keep objects immutable (retainUntil)`);
     }
     const dir = dirname(target);
+    const pack = this.openPacks.get(name);
+    if (pack) this.evictPack(name, pack); // an overwrite must not leave the old bytes readable
     await this.ensureDir(dir, name);
     if (!options?.overwrite && (await this.exists(target))) {
       throw new CairnError('ALREADY_EXISTS', `${name} already exists in ${this.location}`, { details: { name } });
@@ -135,26 +149,80 @@ export class DiskStore implements Store {
   async get(name: string, options?: GetOptions): Promise<Uint8Array> {
     const file = this.path(name);
     throwIfAborted(options?.signal);
+    if (name.startsWith('data/')) {
+      // Packs: the file stays open for the next ranges (open, fstat and close cost more than a
+      // small read). Objects are immutable, so an open file can only show the bytes put.
+      const pack = this.openPack(name, file);
+      try {
+        const { handle, size } = await pack.ready;
+        return await readRange(handle, size, options);
+      } catch (err) {
+        throw toStoreError(err, name, this.location);
+      } finally {
+        this.releasePack(pack);
+      }
+    }
     let handle: nodeFs.FileHandle | undefined;
     try {
       handle = await this.fs.open(file, 'r');
       const { size } = await handle.stat();
-      const [start, end] = resolveRange(size, options);
-      const into = options?.into;
-      const out = into && into.length >= end - start ? into.subarray(0, end - start) : new Uint8Array(end - start);
-      let done = 0;
-      while (done < out.length) {
-        throwIfAborted(options?.signal);
-        const { bytesRead } = await handle.read(out, done, out.length - done, start + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done === out.length ? out : out.subarray(0, done);
+      return await readRange(handle, size, options);
     } catch (err) {
       throw toStoreError(err, name, this.location);
     } finally {
       await handle?.close().catch(() => {});
     }
+  }
+
+  /** The open pack `name`, counted as used until {@link releasePack}. */
+  private openPack(name: string, file: string): OpenPack {
+    let pack = this.openPacks.get(name);
+    if (pack)
+      this.openPacks.delete(name); // re-inserted below: most recently used
+    else {
+      const ready = (async () => {
+        const handle = await this.fs.open(file, 'r');
+        try {
+          return { handle, size: (await handle.stat()).size };
+        } catch (err) {
+          await handle.close().catch(() => {});
+          throw err;
+        }
+      })();
+      const created: OpenPack = { ready, users: 0, evicted: false };
+      // A failed open is forgotten at once (a missing pack may be put later).
+      ready.catch(() => void this.evictPack(name, created));
+      pack = created;
+    }
+    this.openPacks.set(name, pack);
+    pack.users++; // before any await: eviction cannot close a file about to be read
+    for (const [oldest, p] of this.openPacks) {
+      if (this.openPacks.size <= OPEN_PACKS) break;
+      this.evictPack(oldest, p);
+    }
+    return pack;
+  }
+
+  private releasePack(pack: OpenPack): void {
+    pack.users--;
+    if (pack.evicted && pack.users === 0) void closePack(pack);
+    // Files no read took up again by the next turn of the event loop are closed: reads that
+    // follow one another keep a pack open, and nothing stays open once reading stops (a backup
+    // disk can be unmounted as soon as the operation is over).
+    if (!pack.evicted && !this.idleCheck) {
+      this.idleCheck = setImmediate(() => {
+        this.idleCheck = undefined;
+        for (const [name, p] of [...this.openPacks]) if (p.users === 0) void this.evictPack(name, p);
+      });
+    }
+  }
+
+  /** Forgets an open pack; its file is closed once no read uses it. */
+  private evictPack(name: string, pack: OpenPack): Promise<void> {
+    if (this.openPacks.get(name) === pack) this.openPacks.delete(name);
+    if (pack.evicted) return Promise.resolve();
+    pack.evicted = true;
+    return pack.users === 0 ? closePack(pack) : Promise.resolve();
   }
 
   async stat(name: string, options?: StoreCallOptions): Promise<ObjectInfo> {
@@ -209,6 +277,8 @@ export class DiskStore implements Store {
   async delete(name: string, options?: StoreCallOptions): Promise<void> {
     const file = this.path(name);
     throwIfAborted(options?.signal);
+    const pack = this.openPacks.get(name);
+    if (pack) this.evictPack(name, pack); // later reads must not find it through an open file
     try {
       await this.fs.unlink(file);
       if (this.sync) await syncDir(this.fs, dirname(file));
@@ -247,7 +317,12 @@ export class DiskStore implements Store {
     return removed;
   }
 
-  async close(): Promise<void> {}
+  /** Closes the pack files kept open for reads (reads in progress close theirs when done). */
+  async close(): Promise<void> {
+    clearImmediate(this.idleCheck);
+    this.idleCheck = undefined;
+    await Promise.all([...this.openPacks].map(([name, pack]) => this.evictPack(name, pack)));
+  }
 
   private async exists(file: string): Promise<boolean> {
     try {
@@ -320,4 +395,26 @@ export function toStoreError(err: unknown, name: string, location: string): Cair
         details: { name, errno: e?.code },
       });
   }
+}
+
+/** Reads the requested range of an open file of `size` bytes (into `options.into` when it fits). */
+async function readRange(handle: nodeFs.FileHandle, size: number, options?: GetOptions): Promise<Uint8Array> {
+  const [start, end] = resolveRange(size, options);
+  const into = options?.into;
+  const out = into && into.length >= end - start ? into.subarray(0, end - start) : new Uint8Array(end - start);
+  let done = 0;
+  while (done < out.length) {
+    throwIfAborted(options?.signal);
+    const { bytesRead } = await handle.read(out, done, out.length - done, start + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === out.length ? out : out.subarray(0, done);
+}
+
+function closePack(pack: OpenPack): Promise<void> {
+  return pack.ready.then(
+    ({ handle }) => handle.close().catch(() => {}),
+    () => {},
+  );
 }

@@ -45,6 +45,55 @@ function failingWrites(code: string, afterBytes: number): DiskFileSystem {
   };
 }
 
+describe('DiskStore keeps packs open for reads', () => {
+  const openFds = async () => (await fs.readdir('/proc/self/fd')).length;
+
+  it('reads ranges of many packs at once, each right, and leaves no file open once reading stops', async () => {
+    const store = new DiskStore(join(await tempDir(), 'repo'), { noSync: true });
+    const packs = Array.from({ length: 20 }, (_, i) => ({
+      name: `data/${String(i).padStart(2, '0')}/pack${i}`,
+      bytes: randomBytes(50_000 + i),
+    }));
+    for (const p of packs) await store.put(p.name, p.bytes);
+    const before = await openFds();
+    const reads = [];
+    for (let round = 0; round < 5; round++) {
+      for (const p of packs) {
+        const offset = (round * 7919) % 40_000;
+        reads.push(
+          store
+            .get(p.name, { offset, length: 1000 })
+            .then((got) => ({ got, want: p.bytes.subarray(offset, offset + 1000) })),
+        );
+      }
+    }
+    for (const { got, want } of await Promise.all(reads)) expect(Buffer.from(got).equals(want)).toBe(true);
+    expect(await openFds()).toBeLessThanOrEqual(before + 8); // at most 8 kept open
+    // Once reading stops, nothing stays open (a backup disk can be unmounted), even unclosed.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await openFds()).toBe(before);
+    const again = store.get(packs[0]!.name, { offset: 0, length: 10 });
+    await store.close();
+    expect(Buffer.from(await again).equals(packs[0]!.bytes.subarray(0, 10))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await openFds()).toBe(before);
+  });
+
+  it('does not serve a deleted pack from its open file, and reads a pack put again', async () => {
+    const store = new DiskStore(join(await tempDir(), 'repo'), { noSync: true });
+    const bytes = randomBytes(10_000);
+    await store.put('data/aa/p', bytes);
+    expect(Buffer.from(await store.get('data/aa/p', { offset: 5, length: 10 })).equals(bytes.subarray(5, 15))).toBe(
+      true,
+    );
+    await store.delete('data/aa/p');
+    await expect(store.get('data/aa/p')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await store.put('data/aa/p', bytes);
+    expect(Buffer.from(await store.get('data/aa/p')).equals(bytes)).toBe(true);
+    await store.close();
+  });
+});
+
 describe('DiskStore on a real disk', () => {
   it('keeps objects in fan-out folders and leaves no temporary files', async () => {
     const root = await tempDir();
@@ -98,6 +147,7 @@ describe('DiskStore on a real disk', () => {
       await expect(store.put('data/01/huge', randomBytes(2 * 1024 * 1024))).rejects.toMatchObject({ code: 'NO_SPACE' });
       expect(await fs.readdir(join(root, 'data', '01'))).toEqual([]);
       expect((await store.get('data/00/small')).length).toBe(100_000);
+      await store.close(); // it keeps packs open for reads until closed
     } finally {
       execFileSync('umount', [root]);
     }

@@ -5,16 +5,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BlobKeys } from '../format/blob.js';
-import { type PoolJob, type PostedResult, runPoolJob } from './writer-pool.js';
+import { type LentJob, type PostedResult, runPoolJob } from './writer-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('restore-worker must run in a worker thread');
 const keys = workerData as BlobKeys;
-port.on('message', (job: PoolJob) => {
+port.on('message', (job: LentJob) => {
   const result: PostedResult = runPoolJob(keys, job);
   // Tree bytes go back by transfer, not by copy; so does the job's buffer, for the next read.
   const transfer = 'trees' in result ? result.trees.map((t) => t.raw.buffer as ArrayBuffer) : [];
-  if (job.buf) {
+  if (job.lent && job.buf) {
     result.back = job.buf.buffer as ArrayBuffer;
     transfer.push(result.back);
   }

@@ -39,6 +39,8 @@ interface Slot {
   >;
 }
 
+/** A job as posted to a worker: `lent` when its buffer must come back with the result. */
+export type LentJob = PoolJob & { lent?: boolean };
 /** A job's result as a worker posts it: with the job's buffer, moved back, when it was lent. */
 export type PostedResult = (WireResult | PackCheckResult) & { back?: ArrayBuffer };
 
@@ -137,7 +139,8 @@ export class WriterPool {
       let buf = job.buf;
       if (buf && !giveBack && (buf.byteOffset !== 0 || buf.byteLength !== buf.buffer.byteLength))
         buf = job.buf = new Uint8Array(buf);
-      slot.worker.postMessage(job, buf ? [buf.buffer as ArrayBuffer] : []);
+      const msg: LentJob = giveBack && buf ? { ...job, lent: true } : job;
+      slot.worker.postMessage(msg, buf ? [buf.buffer as ArrayBuffer] : []);
     });
   }
 

@@ -86,8 +86,7 @@ export class DiskStore implements Store {
       throw new CairnError('NOT_SUPPORTED', `${this.location}: a disk cannot keep objects immutable (retainUntil)`);
     }
     const dir = dirname(target);
-    const pack = this.openPacks.get(name);
-    if (pack) this.evictPack(name, pack); // an overwrite must not leave the old bytes readable
+    this.forgetOpenPack(name); // an overwrite must not leave the old bytes readable
     await this.ensureDir(dir, name);
     if (!options?.overwrite && (await this.exists(target))) {
       throw new CairnError('ALREADY_EXISTS', `${name} already exists in ${this.location}`, { details: { name } });
@@ -217,6 +216,12 @@ export class DiskStore implements Store {
     }
   }
 
+  /** Forgets the open pack `name`, if any (before it changes). */
+  private forgetOpenPack(name: string): void {
+    const pack = this.openPacks.get(name);
+    if (pack) void this.evictPack(name, pack);
+  }
+
   /** Forgets an open pack; its file is closed once no read uses it. */
   private evictPack(name: string, pack: OpenPack): Promise<void> {
     if (this.openPacks.get(name) === pack) this.openPacks.delete(name);
@@ -277,8 +282,7 @@ export class DiskStore implements Store {
   async delete(name: string, options?: StoreCallOptions): Promise<void> {
     const file = this.path(name);
     throwIfAborted(options?.signal);
-    const pack = this.openPacks.get(name);
-    if (pack) this.evictPack(name, pack); // later reads must not find it through an open file
+    this.forgetOpenPack(name); // later reads must not find it through an open file
     try {
       await this.fs.unlink(file);
       if (this.sync) await syncDir(this.fs, dirname(file));

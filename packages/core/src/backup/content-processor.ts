@@ -12,6 +12,7 @@
  */
 import { type BigIntStats, closeSync, constants, promises as fsp, fstatSync, openSync, readSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
+import { BufferPool } from '../buffer-pool.js';
 import { FastCdcChunker } from '../chunking/index.js';
 import { type Compression, compressionId } from '../compress/index.js';
 import { CairnError, throwIfAborted } from '../errors.js';
@@ -102,8 +103,8 @@ export class ContentProcessor {
   private pendingBytes = 0;
   private viewBytes = 0;
   private deliveries: Promise<void>[] = [];
-  /** Batch buffers back from delivery, ready to be filled again (at most MAX_DELIVERIES + 1). */
-  private readonly spare: ArrayBuffer[] = [];
+  /** Batch buffers back from delivery, ready to be filled again (room for MAX_DELIVERIES + 1). */
+  private readonly buffers = new BufferPool((MAX_DELIVERIES + 1) * BATCH_BUFFER_MIN, BATCH_BUFFER_MIN);
 
   constructor(
     private readonly settings: ContentSettings,
@@ -273,8 +274,8 @@ export class ContentProcessor {
     }
     this.viewBytes = 0; // every view was consumed: compressed output or stored payload is ours now
     if (fresh.length === 0) return;
-    const buffer = this.takeBuffer(total);
-    const out = new Uint8Array(buffer);
+    const out = this.buffers.take(total);
+    const buffer = out.buffer as ArrayBuffer;
     const ids = new Uint8Array(fresh.length * BLOB_ID_LENGTH);
     const meta = new Uint32Array(fresh.length * 3);
     let off = 0;
@@ -287,20 +288,10 @@ export class ContentProcessor {
       off += len;
     });
     if (this.deliveries.length >= MAX_DELIVERIES) await this.deliveries.shift();
-    const d = this.services.deliver({ buffer, ids, meta }).then((back) => {
-      // Back from another thread, or ours still (a detached buffer has no bytes).
-      const reusable = back ?? buffer;
-      if (reusable.byteLength >= BATCH_BUFFER_MIN && this.spare.length <= MAX_DELIVERIES) this.spare.push(reusable);
-    });
+    // Back from another thread, or ours still (the pool ignores a detached buffer).
+    const d = this.services.deliver({ buffer, ids, meta }).then((back) => this.buffers.give(back ?? buffer));
     d.catch(() => {}); // observed by the await above or at the end of the run
     this.deliveries.push(d);
-  }
-
-  /** A buffer of at least `size` bytes: a spare one when it is large enough, else a new one. */
-  private takeBuffer(size: number): ArrayBuffer {
-    const i = this.spare.findIndex((b) => b.byteLength >= size);
-    if (i >= 0) return this.spare.splice(i, 1)[0]!;
-    return new ArrayBuffer(Math.max(size, BATCH_BUFFER_MIN));
   }
 }
 

@@ -6,14 +6,12 @@
  */
 import type { ExcludeMatcher } from './excludes.js';
 import { MetadataReader } from './metadata-reader.js';
+import { isExcluded, joinRawPath } from './raw-path.js';
 
 export interface ScanTotals {
   files: number;
   bytes: number;
 }
-
-const SLASH = Buffer.from('/');
-const toText = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
 export async function scanTotals(
   paths: readonly string[],
@@ -36,9 +34,9 @@ export async function scanTotals(
   const walkDir = async (dir: Buffer, rootDev: bigint): Promise<void> => {
     if (signal?.aborted) return;
     const names = await reader.readdir(dir).catch(() => [] as Buffer[]);
-    const prefix = dir.length === 1 && dir[0] === 0x2f ? dir : Buffer.concat([dir, SLASH]);
-    const children = names.map((n) => ({ name: n, full: Buffer.concat([prefix, n]) }));
-    const kept = exclude.matchesNothing ? children : children.filter((c) => !exclude(toText(c.full), toText(c.name)));
+    const kept = names
+      .map((name) => ({ name, full: joinRawPath(dir, name) }))
+      .filter((c) => !isExcluded(exclude, c.full, c.name));
     const stats = await reader.lstatAll(kept.map((c) => c.full));
     for (let i = 0; i < kept.length; i++) {
       const st = stats[i]!;

@@ -25,6 +25,7 @@ import type { ContentResult } from './content-processor.js';
 import type { ExcludeMatcher } from './excludes.js';
 import { MetadataReader } from './metadata-reader.js';
 import type { Packer } from './packer.js';
+import { isExcluded, joinRawPath, rawPathText } from './raw-path.js';
 import { Semaphore } from './semaphore.js';
 
 /** Counters the walk fills in. */
@@ -51,13 +52,9 @@ export interface TreeBuilderOptions {
   maxFilesInFlight?: number;
 }
 
-const SLASH = Buffer.from('/');
 /** A map key for a name's exact bytes (latin1: one character per byte, cheaper than hex). */
 const nameKey = (name: Uint8Array): string =>
   Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1');
-const toText = (b: Uint8Array) => Buffer.from(b).toString('utf8');
-const join = (dir: Buffer, name: Uint8Array): Buffer =>
-  dir.length === 1 && dir[0] === 0x2f ? Buffer.concat([SLASH, name]) : Buffer.concat([dir, SLASH, name]);
 
 /** Directories walked concurrently at most (beyond that, subdirectories are walked in turn). */
 const MAX_ACTIVE_DIRS = 16;
@@ -165,12 +162,12 @@ export class TreeBuilder {
     const nodes: TreeNode[] = [];
     for (const name of names) {
       const child = trie.children.get(name.toString())!;
-      const full = join(path, name);
+      const full = joinRawPath(path, name);
       let st: BigIntStats;
       try {
         st = await fsp.lstat(full, { bigint: true });
       } catch (err) {
-        this.report(toText(full), err);
+        this.report(rawPathText(full), err);
         continue;
       }
       const prevNode = prev.get(nameKey(name));
@@ -184,7 +181,7 @@ export class TreeBuilder {
         node.subtree = await this.saveVirtual(full, child, prevNode?.type === 'dir' ? prevNode.subtree : undefined);
         nodes.push(node);
       } else {
-        this.report(toText(full), new CairnError('NOT_FOUND', 'not a directory'));
+        this.report(rawPathText(full), new CairnError('NOT_FOUND', 'not a directory'));
       }
     }
     return this.storeTree(nodes);
@@ -225,12 +222,12 @@ export class TreeBuilder {
       this.prevEntries(prevTree),
     ]);
     if (listing instanceof Error) {
-      this.report(toText(path), listing);
+      this.report(rawPathText(path), listing);
       return this.storeTree([]);
     }
     const entries = listing
-      .map((name) => ({ name, full: join(path, name) }))
-      .filter((e) => this.o.exclude.matchesNothing || !this.o.exclude(toText(e.full), toText(e.name)));
+      .map((name) => ({ name, full: joinRawPath(path, name) }))
+      .filter((e) => !isExcluded(this.o.exclude, e.full, e.name));
     const stats = await this.meta.lstatAll(entries.map((e) => e.full));
     const reusable = await this.reusableContent(entries, stats, prev);
     const pending: (PendingNode | TreeNode | Promise<TreeNode | undefined>)[] = [];
@@ -238,7 +235,7 @@ export class TreeBuilder {
       throwIfAborted(this.o.signal);
       const st = stats[i]!;
       if (!('ino' in st)) {
-        if (st.code !== 'ENOENT') this.report(toText(e.full), st); // ENOENT: deleted since readdir
+        if (st.code !== 'ENOENT') this.report(rawPathText(e.full), st); // ENOENT: deleted since readdir
         continue;
       }
       const prevNode = prev.get(nameKey(e.name));
@@ -351,7 +348,7 @@ export class TreeBuilder {
         try {
           node.target = new Uint8Array(await fsp.readlink(full, { encoding: 'buffer' }));
         } catch (err) {
-          this.report(toText(full), err);
+          this.report(rawPathText(full), err);
           return undefined;
         }
         return node;
@@ -368,7 +365,7 @@ export class TreeBuilder {
     prev: TreeNode | undefined,
     reuse: boolean,
   ): Promise<PendingNode | TreeNode> {
-    const path = toText(full);
+    const path = rawPathText(full);
     const size = node.size ?? 0;
     this.stats.totalBytes += size;
     if (reuse && prev) {
@@ -421,7 +418,7 @@ export class TreeBuilder {
       node.ctimeNs = st.ctimeNs;
       if (second.changed) {
         this.report(
-          toText(full),
+          rawPathText(full),
           new CairnError('IO_ERROR', 'file changed while it was read (twice); stored as read'),
           false,
         );

@@ -40,23 +40,9 @@ function checkBytes(value: unknown, field: string, length?: number): asserts val
   }
 }
 
-/** HChaCha20(key, nonce16): the 32-byte subkey for one XChaCha20 nonce. */
-export function hchacha20(key: Uint8Array, nonce16: Uint8Array): Uint8Array {
-  // Copies into fresh Uint32Arrays: input views may be unaligned, and noble wants words.
-  const k = new Uint32Array(8);
-  new Uint8Array(k.buffer).set(key);
-  const n = new Uint32Array(4);
-  new Uint8Array(n.buffer).set(nonce16);
-  const out = new Uint32Array(8);
-  hchacha(SIGMA, k, n, out);
-  k.fill(0);
-  return new Uint8Array(out.buffer);
-}
-
-/** The inner ChaCha20-Poly1305 key and 12-byte nonce for (key, nonce); checks both lengths. */
-// Scratch words for the subkey derivation of seal/open: small blobs come by the thousand, and
-// three typed arrays per call cost more than the HChaCha20 rounds. Used synchronously and zeroed
-// after each use (see innerParams' callers).
+// Scratch words for HChaCha20 (noble takes words; input views may be unaligned, so bytes are
+// copied in): small blobs come by the thousand, and three typed arrays per call cost more than the
+// HChaCha20 rounds. Used synchronously and zeroed after each use (see innerParams' callers).
 const SCRATCH_KEY = new Uint32Array(8);
 const SCRATCH_NONCE = new Uint32Array(4);
 const SCRATCH_SUBKEY = new Uint32Array(8);

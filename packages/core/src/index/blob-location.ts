@@ -6,10 +6,10 @@
  *
  * (the fields of a 50-byte pack/segment entry, reordered, with the pack id instead of the blob id).
  */
-import { compressionFromId, compressionId } from '../compress/index.js';
+import { compressionFromId } from '../compress/index.js';
 import { CairnError } from '../errors.js';
-import { BLOB_TYPE_CODES, type BlobMeta, blobTypeFromCode } from '../format/blob.js';
-import { ByteReader, ByteWriter, toHex } from '../format/bytes.js';
+import { type BlobMeta, blobTypeFromCode } from '../format/blob.js';
+import { ByteReader, toHex } from '../format/bytes.js';
 import type { PackEntry } from '../format/pack-header.js';
 
 /** A blob's location and metadata. */
@@ -33,17 +33,6 @@ export function locationOf(packId: string, entry: PackEntry): BlobLocation {
     offset: entry.offset,
     length: entry.length,
   };
-}
-
-export function encodeBlobLocation(loc: BlobLocation): Uint8Array {
-  return new ByteWriter(BLOB_LOCATION_LENGTH)
-    .raw(Buffer.from(loc.packId, 'hex'))
-    .u64(loc.offset)
-    .u32(loc.length)
-    .u32(loc.rawLength)
-    .u8(BLOB_TYPE_CODES[loc.type])
-    .u8(compressionId(loc.compression))
-    .finish();
 }
 
 /** Reads a u64 that the writer guaranteed fits a safe integer (entries are validated on the way in). */

@@ -338,12 +338,16 @@ describe('RepoIndex', () => {
     const big = await checkpoint(writer, range(0, 10), 20); // 200 entries
     const small = await checkpoint(writer, [50]);
     // Simulate the crash: a fresh cache that gets the small segment, then dies in the big one.
-    const dir2 = await tempDir();
-    const crashing = await RepoIndex.open(new MemoryStore(), KEY, dir2, { cache: { subBatchEntries: 16 } });
-    await crashing.cache.addSegment(small, await writer.readSegment(small));
-    failBatchesFrom(crashing.cache, 4);
-    await expect(crashing.cache.addSegment(big, await writer.readSegment(big))).rejects.toThrow('simulated crash');
-    await crashing.close();
+    const crashIntoFreshCache = async (): Promise<string> => {
+      const dir = await tempDir();
+      const crashing = await RepoIndex.open(new MemoryStore(), KEY, dir, { cache: { subBatchEntries: 16 } });
+      await crashing.cache.addSegment(small, await writer.readSegment(small));
+      failBatchesFrom(crashing.cache, 4);
+      await expect(crashing.cache.addSegment(big, await writer.readSegment(big))).rejects.toThrow('simulated crash');
+      await crashing.close();
+      return dir;
+    };
+    const dir2 = await crashIntoFreshCache();
 
     // Segment still present: loaded again, completely.
     const resumed = await RepoIndex.open(store, KEY, dir2, { cache: { subBatchEntries: 16 } });
@@ -353,12 +357,7 @@ describe('RepoIndex', () => {
     await resumed.close();
 
     // Crash again, then the segment vanishes before the next sync: its stray entries must go.
-    const dir3 = await tempDir();
-    const again = await RepoIndex.open(new MemoryStore(), KEY, dir3, { cache: { subBatchEntries: 16 } });
-    await again.cache.addSegment(small, await writer.readSegment(small));
-    failBatchesFrom(again.cache, 4);
-    await expect(again.cache.addSegment(big, await writer.readSegment(big))).rejects.toThrow('simulated crash');
-    await again.close();
+    const dir3 = await crashIntoFreshCache();
     await store.delete(indexName(big));
     const after = await RepoIndex.open(store, KEY, dir3);
     expect(after.lastSync!.rebuilt).toBe(true);

@@ -16,7 +16,7 @@ import { BufferPool } from '../buffer-pool.js';
 import { FastCdcChunker } from '../chunking/index.js';
 import { type Compression, compressionId } from '../compress/index.js';
 import { CairnError, throwIfAborted } from '../errors.js';
-import { BLOB_ID_LENGTH, type PackedBlob, packBlob, sealedLength, sealPackedInto } from '../format/blob.js';
+import { BLOB_ID_LENGTH, BLOB_OVERHEAD, packBlob, sealPackedInto } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { blake3 } from '../hashing/index.js';
 
@@ -259,27 +259,30 @@ export class ContentProcessor {
       packedIds.set(c.id, i * BLOB_ID_LENGTH);
     });
     const need = await this.services.lookup(packedIds);
-    const fresh: PackedBlob[] = [];
+    const fresh: PendingChunk[] = [];
     const seen = new Set<string>();
-    let total = 0;
+    let bound = 0;
     for (let i = 0; i < chunks.length; i++) {
       if (!need[i]) continue;
       const c = chunks[i]!;
       const key = toHex(c.id);
       if (seen.has(key)) continue; // the same chunk twice in one batch (e.g. runs of zeros)
       seen.add(key);
-      const p = packBlob('data', c.id, c.data, this.settings.compression);
-      fresh.push(p);
-      total += sealedLength(p);
+      fresh.push(c);
+      bound += c.data.length + BLOB_OVERHEAD; // stored raw when compression does not shrink it
     }
-    this.viewBytes = 0; // every view was consumed: compressed output or stored payload is ours now
-    if (fresh.length === 0) return;
-    const out = this.buffers.take(total);
+    if (fresh.length === 0) {
+      this.viewBytes = 0;
+      return;
+    }
+    const out = this.buffers.take(bound);
     const buffer = out.buffer as ArrayBuffer;
     const ids = new Uint8Array(fresh.length * BLOB_ID_LENGTH);
     const meta = new Uint32Array(fresh.length * 3);
     let off = 0;
-    fresh.forEach((p, j) => {
+    fresh.forEach((c, j) => {
+      // Sealed at once: an LZ4 payload lives in the codec's memory until the next compression.
+      const p = packBlob('data', c.id, c.data, this.settings.compression);
       const len = sealPackedInto(this.settings.dataKey, p, out, off);
       ids.set(p.meta.id, j * BLOB_ID_LENGTH);
       meta[j * 3] = compressionId(p.meta.compression);
@@ -287,6 +290,7 @@ export class ContentProcessor {
       meta[j * 3 + 2] = len;
       off += len;
     });
+    this.viewBytes = 0; // every view was consumed: sealed into the batch
     if (this.deliveries.length >= MAX_DELIVERIES) await this.deliveries.shift();
     // Back from another thread, or ours still (the pool ignores a detached buffer).
     const d = this.services.deliver({ buffer, ids, meta }).then((back) => this.buffers.give(back ?? buffer));

@@ -1,6 +1,6 @@
 /**
  * The FastCDC kernel as a WebAssembly module (base64). GENERATED from fastcdc.wat by
- * scripts/build-fastcdc-wasm.mjs: do not edit; a test checks it matches the .wat.
+ * scripts/build-wasm.mjs: do not edit; a test checks it matches the .wat.
  */
 
 /** The assembled fastcdc.wat (560 bytes), base64-encoded. */

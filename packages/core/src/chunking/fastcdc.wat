@@ -1,6 +1,6 @@
 ;; FastCDC 2020 scanning kernel, hand-written WebAssembly text.
 ;;
-;; Assembled by packages/core/scripts/build-fastcdc-wasm.mjs into fastcdc-wasm.ts (base64); a test
+;; Assembled by packages/core/scripts/build-wasm.mjs into fastcdc-wasm.ts (base64); a test
 ;; re-assembles this file and fails if the committed module differs. Edit here, then rebuild.
 ;;
 ;; What it computes (see /shared/notes/fastcdc-2020.md): the 64-bit gear hash, rolled two bytes per

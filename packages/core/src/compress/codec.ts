@@ -8,7 +8,7 @@
  * decoding failure is `CORRUPT_DATA`. So a forged or damaged blob cannot become a decompression bomb.
  */
 import { CairnError } from '../errors.js';
-import { lz4Compress, lz4Decompress } from './lz4.js';
+import { lz4CompressTransient, lz4DecompressTransient } from './lz4.js';
 import { zstdCompress, zstdDecompress } from './zstd.js';
 
 /** How a blob's bytes are stored. */
@@ -74,6 +74,15 @@ function checkZstdLevel(level: number | undefined): number {
  * Throws `UNSUPPORTED_ALGORITHM` for zstd when the runtime has none (see `zstdAvailable`).
  */
 export function compressBlob(raw: Uint8Array, algo: Compression, level?: number): CompressedBlob {
+  const packed = compressBlobTransient(raw, algo, level);
+  return packed.compression === 'lz4' ? { compression: 'lz4', data: packed.data.slice() } : packed;
+}
+
+/**
+ * {@link compressBlob}, except that LZ4 output is a view of the thread's codec memory, valid until
+ * the next LZ4 call on this thread (internal: for callers that seal the bytes right away).
+ */
+export function compressBlobTransient(raw: Uint8Array, algo: Compression, level?: number): CompressedBlob {
   if (!(raw instanceof Uint8Array)) {
     throw new CairnError('INVALID_ARGUMENT', 'compressBlob: raw must be a Uint8Array', { details: { field: 'raw' } });
   }
@@ -88,7 +97,7 @@ export function compressBlob(raw: Uint8Array, algo: Compression, level?: number)
     case 'none':
       return { compression: 'none', data: raw };
     case 'lz4':
-      data = lz4Compress(raw);
+      data = lz4CompressTransient(raw);
       break;
     case 'zstd':
       data = zstdCompress(raw, checkZstdLevel(level));
@@ -110,6 +119,20 @@ export function compressBlob(raw: Uint8Array, algo: Compression, level?: number)
  * For `'none'`, returns `data` itself.
  */
 export function decompressBlob(
+  data: Uint8Array,
+  compression: Compression,
+  rawLength: number,
+  maxRawLength: number = DEFAULT_MAX_RAW_LENGTH,
+): Uint8Array {
+  const raw = decompressBlobTransient(data, compression, rawLength, maxRawLength);
+  return compression === 'lz4' ? raw.slice() : raw;
+}
+
+/**
+ * {@link decompressBlob}, except that LZ4 output is a view of the thread's codec memory, valid
+ * until the next LZ4 call on this thread (internal: for callers that write or hash it right away).
+ */
+export function decompressBlobTransient(
   data: Uint8Array,
   compression: Compression,
   rawLength: number,
@@ -140,7 +163,7 @@ export function decompressBlob(
       }
       return data;
     case 'lz4':
-      out = lz4Decompress(data, rawLength);
+      out = lz4DecompressTransient(data, rawLength);
       break;
     case 'zstd':
       out = zstdDecompress(data, rawLength);

@@ -9,7 +9,8 @@
  * exactly what was backed up.
  */
 
-import { type Compression, compressBlob, compressionId, decompressBlob } from '../compress/index.js';
+import { compressBlobTransient, decompressBlobTransient } from '../compress/codec.js';
+import { type Compression, compressionId } from '../compress/index.js';
 import {
   fillRandomNonce,
   XCHACHA_NONCE_LENGTH,
@@ -102,12 +103,15 @@ export interface PackedBlob {
   payload: Uint8Array;
 }
 
-/** Compresses a blob when that shrinks it (first half of {@link sealBlob}). */
+/**
+ * Compresses a blob when that shrinks it (first half of {@link sealBlob}). An LZ4 payload is a
+ * view of the thread's codec memory: seal it before the next LZ4 call on this thread.
+ */
 export function packBlob(type: BlobType, id: Uint8Array, raw: Uint8Array, compression: Compression): PackedBlob {
   if (raw.length > MAX_BLOB_RAW_LENGTH) {
     throw new CairnError('INVALID_ARGUMENT', `blob of ${raw.length} bytes exceeds ${MAX_BLOB_RAW_LENGTH}`);
   }
-  const packed = compressBlob(raw, compression);
+  const packed = compressBlobTransient(raw, compression);
   return { meta: { type, id, compression: packed.compression, rawLength: raw.length }, payload: packed.data };
 }
 
@@ -138,6 +142,15 @@ export function encodeBlob(keys: BlobKeys, type: BlobType, raw: Uint8Array, comp
  * Throws AUTH_FAILED if the bytes were altered, CORRUPT_DATA if sizes or the id do not match.
  */
 export function openBlob(keys: BlobKeys, meta: BlobMeta, sealed: Uint8Array): Uint8Array {
+  const raw = openBlobTransient(keys, meta, sealed);
+  return meta.compression === 'lz4' ? raw.slice() : raw;
+}
+
+/**
+ * {@link openBlob}, except that an LZ4 blob's bytes are a view of the thread's codec memory,
+ * valid until the next LZ4 call on this thread (internal: for callers that write them at once).
+ */
+export function openBlobTransient(keys: BlobKeys, meta: BlobMeta, sealed: Uint8Array): Uint8Array {
   if (meta.rawLength > MAX_BLOB_RAW_LENGTH) {
     throw new CairnError('CORRUPT_DATA', `blob ${toHex(meta.id)}: raw length ${meta.rawLength} exceeds the limit`);
   }
@@ -156,7 +169,7 @@ export function openBlob(keys: BlobKeys, meta: BlobMeta, sealed: Uint8Array): Ui
       details: { blobId: toHex(meta.id) },
     });
   }
-  const raw = decompressBlob(payload, meta.compression, meta.rawLength);
+  const raw = decompressBlobTransient(payload, meta.compression, meta.rawLength);
   if (!bytesEqual(blobId(keys.idKey, raw), meta.id)) {
     throw new CairnError('CORRUPT_DATA', `blob ${toHex(meta.id)}: content does not match its id`, {
       details: { blobId: toHex(meta.id) },

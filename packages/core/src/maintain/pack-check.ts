@@ -6,7 +6,7 @@
  * reads the next packs. Tree blobs' raw bytes are handed back so the snapshot walk that follows
  * does not read them again.
  */
-import { type BlobKeys, openBlob } from '../format/blob.js';
+import { type BlobKeys, openBlobTransient } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { parsePackHeader } from '../format/pack-reader.js';
 import { blake3 } from '../hashing/index.js';
@@ -62,11 +62,11 @@ export function runPackCheck(keys: BlobKeys, job: PackCheckJob): PackCheckResult
     const key = `${id}:${e.offset}:${e.length}`;
     result.inHeader.push(key);
     try {
-      const raw = openBlob(keys, e, bytes.subarray(e.offset, e.offset + e.length));
+      const raw = openBlobTransient(keys, e, bytes.subarray(e.offset, e.offset + e.length)); // copied below if kept
       result.blobsRead++;
       if (e.type === 'tree' && treeBytes + raw.length <= job.keepTreeBytes) {
         treeBytes += raw.length;
-        // A copy that owns its memory (raw may be a view into a larger decompression buffer).
+        // A copy that owns its memory (raw may be a view of the LZ4 codec's memory).
         // Transferred back by its whole buffer: copy it unless it owns that buffer alone (`new
         // Uint8Array(x)` copies; Buffer#slice would not).
         const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);

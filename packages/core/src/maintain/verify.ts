@@ -24,7 +24,7 @@ import { BufferPool } from '../buffer-pool.js';
 import { mapBounded } from '../concurrency.js';
 import { readKeyFileInfo } from '../crypto/index.js';
 import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
-import { BLOB_TYPE_CODES, openBlob } from '../format/blob.js';
+import { BLOB_TYPE_CODES, openBlobTransient } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { type IndexSegmentView, PACK_SECTION_HEADER_LENGTH } from '../format/index-segment.js';
 import { PACK_ENTRY_LENGTH } from '../format/pack-header.js';
@@ -521,7 +521,7 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
     // Structure only: open just the trees (a fraction of a pack; a tree pack holds nothing else).
     for (const l of trees) {
       try {
-        const raw = openBlob(repo.keys, l, bytes.subarray(l.offset, l.offset + l.length));
+        const raw = openBlobTransient(repo.keys, l, bytes.subarray(l.offset, l.offset + l.length));
         stash.add(TreeStash.key(toHex(l.id), packId, l.offset, l.length), new Uint8Array(raw));
       } catch {
         // The walk reads it again and reports the precise error.

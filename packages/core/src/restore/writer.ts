@@ -17,7 +17,7 @@
  */
 import * as fs from 'node:fs';
 import type { Compression } from '../compress/index.js';
-import { type BlobKeys, type BlobType, openBlob } from '../format/blob.js';
+import { type BlobKeys, type BlobType, openBlobTransient } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { blake3 } from '../hashing/index.js';
 
@@ -194,7 +194,7 @@ export function runJob(keys: BlobKeys, job: WireJob): WireResult {
       let raw: Uint8Array | undefined;
       let zero = false;
       try {
-        raw = openBlob(keys, b, job.buf!.subarray(b.off, b.off + b.len));
+        raw = openBlobTransient(keys, b, job.buf!.subarray(b.off, b.off + b.len)); // written before the next
         zero = isZero(raw);
       } catch (err) {
         for (let k = 0; k < b.to.length; k += 2) states[b.to[k]!]!.error ??= describe(err, job.pack);

@@ -6,9 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backup, type CairnEvent, restore } from '@cairn/core';
+import { backup, type CairnEvent, findPath, findSnapshot, restore } from '@cairn/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, newRepo, tempDir } from './helpers.js';
+import { cleanup, newRepo, reopen, tempDir } from './helpers.js';
 import { compareTrees, describeTree, isRoot, makeEdgeCaseTree, seededBytes } from './tree-fixtures.js';
 
 afterAll(cleanup);
@@ -122,6 +122,42 @@ describe('restore engine', () => {
       }
     }
     await repo.close();
+  });
+
+  it('a damaged tree blob fails its directory alone, with tree blobs opened on a writer thread or here', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    // Enough directories that the trees come in several ranges and jobs.
+    for (let d = 0; d < 60; d++) {
+      mkdirSync(join(src, `d${d}`, 'sub'), { recursive: true });
+      for (let f = 0; f < 20; f++) writeFileSync(join(src, `d${d}`, 'sub', `f${f}.txt`), `file ${d}/${f}\n`);
+    }
+    await backup(repo, { paths: [src] });
+    const snap = await findSnapshot(repo, 'latest');
+    const { node } = await findPath(repo, snap.tree, join(src, 'd17'));
+    const loc = await (await repo.index()).get(Buffer.from(node!.subtree!, 'hex'));
+    expect(loc?.type).toBe('tree');
+    const pack = join(base, 'repo', 'data', loc!.packId.slice(0, 2), loc!.packId);
+    const bytes = readFileSync(pack);
+    bytes[loc!.offset + Math.floor(loc!.length / 2)]! ^= 0xff;
+    writeFileSync(pack, bytes);
+    await repo.close(); // it holds the trees findPath read
+    const want = describeTree(src);
+    for (const threads of [2, 0]) {
+      const fresh = await reopen(base);
+      const out = join(base, `trees-${threads}`);
+      const r = await restore(fresh, 'latest', { target: out, threads });
+      await fresh.close();
+      expect(r.failures.map((f) => [f.path, f.code])).toEqual([[join(src, 'd17'), 'AUTH_FAILED']]);
+      expect(r.files.restored).toBe(59 * 20);
+      const got = describeTree(join(out, src));
+      for (const [k, v] of want) {
+        const inside = Buffer.from(k, 'hex').toString().startsWith('d17/');
+        if (inside || k === Buffer.from('d17').toString('hex')) continue;
+        expect(got.get(k)?.hash, Buffer.from(k, 'hex').toString()).toBe(v.hash);
+      }
+      expect(existsSync(join(out, src, 'd17', 'sub'))).toBe(false);
+    }
   });
 
   it('cancelling leaves no truncated file under a final name, and the next run completes', async () => {

@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry of restores (and of verify's pack checks): runs the jobs the main thread
- * posts (writer.ts, maintain/pack-check.ts), one after another, and answers each with its result.
+ * posts (writer.ts, tree-open.ts, maintain/pack-check.ts), one after another, and answers each with its result.
  * Built as its own bundle entry (`restore-worker.js`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -13,10 +13,17 @@ const keys = workerData as BlobKeys;
 port.on('message', (job: LentJob) => {
   const result: PostedResult = runPoolJob(keys, job);
   // Tree bytes go back by transfer, not by copy; so does the job's buffer, for the next read.
-  const transfer = 'trees' in result ? result.trees.map((t) => t.raw.buffer as ArrayBuffer) : [];
+  const transfer =
+    'trees' in result
+      ? result.trees.map((t) => t.raw.buffer as ArrayBuffer)
+      : 'ends' in result
+        ? [result.raw.buffer as ArrayBuffer]
+        : [];
   if (job.lent && job.buf) {
     result.back = job.buf.buffer as ArrayBuffer;
     transfer.push(result.back);
   }
   port.postMessage(result, transfer);
 });
+// Loaded: jobs that should not wait for a starting thread may come here from now on.
+port.postMessage({ ready: true });

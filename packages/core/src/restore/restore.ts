@@ -29,7 +29,7 @@ import type { Repository } from '../repo/repository.js';
 import { findSnapshot } from '../repo/snapshots.js';
 import { FileBatchRestorer, type FileJob, type FileOutcome } from './file-batch.js';
 import { assertSafeName, ensureRealDir, joinName, makeRealDirSync, occupant, removeEntry } from './target-dir.js';
-import { TreeLoader } from './tree-loader.js';
+import { TreeLoader, type TreeOpener } from './tree-loader.js';
 import { defaultWriterThreads, WriterPool } from './writer-pool.js';
 
 export interface RestoreOptions {
@@ -122,8 +122,20 @@ export async function restore(
   const select = compileIncludes(options.include);
   const overwrite = !!options.overwrite;
   const progress = new ProgressReporter('restore', options.onEvent);
-  const trees = new TreeLoader(repo, TREE_BUDGET, signal);
+  // Once a writer thread has started, bulk tree loads open their blobs there (tree-open.ts);
+  // until then, here (waiting for a thread to load would cost more).
+  let treeOpener: TreeOpener | undefined;
+  const trees = new TreeLoader(repo, TREE_BUDGET, signal, () => (pool?.ready ? treeOpener : undefined));
   const big = (bytes: number, files: number) => bytes >= THREADED_MIN_BYTES || files >= THREADED_MIN_FILES;
+  let treeJobs = 0;
+  /** The writer pool; with threads, tree blobs are opened on them (jobs numbered below zero). */
+  const startPool = (count: number): WriterPool => {
+    const p = new WriterPool(repo.keys, count);
+    if (p.threads > 0) {
+      treeOpener = (buf, blobs) => p.run({ kind: 'open-trees', n: --treeJobs - 1, buf, blobs }, buf.length);
+    }
+    return p;
+  };
 
   /** The selected children of a directory, with their paths (validates every name). */
   function children(nodes: TreeNode[], dir: Buffer, display: string, parts: string[], out: WalkItem[]): void {
@@ -259,6 +271,9 @@ export async function restore(
   let totals: { files: number; bytes: number } | undefined;
   let pass1Error: unknown;
   let pass1: Promise<void> = Promise.resolve();
+  // Started before pass 1 when the thread count is known, so its threads open trees meanwhile.
+  let pool: WriterPool | undefined;
+  if (alongside) pool = startPool(threads!);
   if (alongside) {
     trees.setBulk(true);
     pass1 = countAll().then(
@@ -324,7 +339,7 @@ export async function restore(
     if (started) progress.error(f);
     else held.push(() => progress.error(f));
   };
-  const pool = new WriterPool(repo.keys, threads ?? 0);
+  pool ??= startPool(threads ?? 0);
   try {
     const restorer = new FileBatchRestorer(repo, pool, {
       overwrite,

@@ -10,12 +10,13 @@
  * then reads it alone through the repository, which reports the precise error.
  */
 import { CairnError, throwIfAborted } from '../errors.js';
-import { openBlob } from '../format/blob.js';
+import { openBlobTransient } from '../format/blob.js';
 import { fromHex } from '../format/bytes.js';
 import { decodeTree, type Tree } from '../format/tree.js';
 import type { BlobLocation } from '../index/blob-location.js';
 import { packName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
+import type { OpenTreeBlob, OpenTreesResult } from './tree-open.js';
 
 /** Ids looked up and read per round. */
 const IDS_PER_ROUND = 2048;
@@ -25,6 +26,14 @@ const MERGE_GAP = 256 * 1024;
 const MAX_RANGE = 4 * 1024 * 1024;
 /** Range reads in flight. */
 const READS = 4;
+/** Sealed bytes per tree-opening job handed to a writer thread (several jobs per range read). */
+const OPEN_JOB_BYTES = 256 * 1024;
+
+/**
+ * Opens tree blobs elsewhere (restore: on its writer threads): resolves with their raw bytes, or
+ * rejects, in which case they are opened here.
+ */
+export type TreeOpener = (buf: Uint8Array, blobs: OpenTreeBlob[]) => Promise<OpenTreesResult>;
 
 export class TreeLoader {
   private readonly trees = new Map<string, Tree>();
@@ -40,6 +49,8 @@ export class TreeLoader {
     private readonly repo: Repository,
     private readonly budget: number,
     private readonly signal?: AbortSignal,
+    /** Where bulk loads open the blobs they read, when it gives one (default: on this thread). */
+    private readonly opener?: () => TreeOpener | undefined,
   ) {}
 
   /**
@@ -172,21 +183,105 @@ export class TreeLoader {
           if ((err as CairnError).code === 'ABORTED') throw err;
           // get() reads these alone and reports the error
         }
-        for (const { id, loc } of r.blobs) {
-          const from = loc.offset - r.start;
+        if (!bytes) {
+          for (const { id } of r.blobs) this.arrived(id, undefined);
+          continue;
+        }
+        const opener = this.opener?.();
+        if (opener) await this.openElsewhere(opener, bytes, r.start, r.blobs, out);
+        else this.openHere(bytes, r.start, r.blobs, out);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READS, ranges.length) }, reader));
+  }
+
+  /** Opens and decodes the blobs of a range read at `start` on this thread. */
+  private openHere(
+    bytes: Uint8Array,
+    start: number,
+    blobs: { id: string; loc: BlobLocation }[],
+    out: Map<string, Tree>,
+  ): void {
+    for (const { id, loc } of blobs) {
+      const from = loc.offset - start;
+      let tree: Tree | undefined;
+      if (from + loc.length <= bytes.length) {
+        try {
+          tree = decodeTree(openBlobTransient(this.repo.keys, loc, bytes.subarray(from, from + loc.length)));
+          out.set(id, tree);
+        } catch (err) {
+          if (!(err instanceof CairnError)) throw err;
+        }
+      }
+      this.arrived(id, tree);
+    }
+  }
+
+  /**
+   * Hands the blobs of a range to the opener in jobs of about {@link OPEN_JOB_BYTES} (each with a
+   * copy of its part of the range, so jobs can run on different threads) and decodes what comes
+   * back. A job the opener fails is opened here.
+   */
+  private async openElsewhere(
+    opener: TreeOpener,
+    bytes: Uint8Array,
+    start: number,
+    blobs: { id: string; loc: BlobLocation }[],
+    out: Map<string, Tree>,
+  ): Promise<void> {
+    const parts: { id: string; loc: BlobLocation }[][] = [];
+    let part: { id: string; loc: BlobLocation }[] = [];
+    let partStart = 0;
+    for (const b of blobs) {
+      if (b.loc.offset - start + b.loc.length > bytes.length) {
+        this.arrived(b.id, undefined); // beyond what was read: get() reads it alone
+        continue;
+      }
+      if (part.length > 0 && b.loc.offset + b.loc.length - partStart > OPEN_JOB_BYTES) {
+        parts.push(part);
+        part = [];
+      }
+      if (part.length === 0) partStart = b.loc.offset;
+      part.push(b);
+    }
+    if (part.length > 0) parts.push(part);
+    await Promise.all(
+      parts.map(async (p) => {
+        const from = p[0]!.loc.offset;
+        const last = p[p.length - 1]!.loc;
+        const buf = bytes.slice(from - start, last.offset + last.length - start);
+        const jobBlobs: OpenTreeBlob[] = p.map(({ loc }) => ({
+          off: loc.offset - from,
+          len: loc.length,
+          id: loc.id,
+          type: loc.type,
+          compression: loc.compression,
+          rawLength: loc.rawLength,
+        }));
+        let result: OpenTreesResult;
+        try {
+          result = await opener(buf, jobBlobs);
+        } catch (err) {
+          if ((err as CairnError).code === 'ABORTED') throw err;
+          this.openHere(bytes, start, p, out);
+          return;
+        }
+        let at = 0;
+        p.forEach(({ id }, i) => {
+          const end = result.ends[i]!;
           let tree: Tree | undefined;
-          if (bytes && from + loc.length <= bytes.length) {
+          if (end >= 0) {
             try {
-              tree = decodeTree(openBlob(this.repo.keys, loc, bytes.subarray(from, from + loc.length)));
+              tree = decodeTree(result.raw.subarray(at, end));
               out.set(id, tree);
             } catch (err) {
               if (!(err instanceof CairnError)) throw err;
             }
+            at = end;
           }
           this.arrived(id, tree);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READS, ranges.length) }, reader));
+        });
+      }),
+    );
   }
 }

@@ -14,25 +14,35 @@ import { CairnError } from '../errors.js';
 import type { BlobKeys } from '../format/blob.js';
 import { isPackCheckJob, type PackCheckJob, type PackCheckResult, runPackCheck } from '../maintain/pack-check.js';
 import { bundledWorkerScript } from '../worker-script.js';
+import { isOpenTreesJob, type OpenTreesJob, type OpenTreesResult, runOpenTrees } from './tree-open.js';
 import { runJob, type WireJob, type WireResult } from './writer.js';
 
-/** What the pool's threads run: restore writes, and verify's pack checks. */
-export type PoolJob = WireJob | PackCheckJob;
-type ResultOf<J extends PoolJob> = J extends PackCheckJob ? PackCheckResult : WireResult;
+/** What the pool's threads run: restore writes, restore's tree opening, and verify's pack checks. */
+export type PoolJob = WireJob | OpenTreesJob | PackCheckJob;
+type PoolResult = WireResult | OpenTreesResult | PackCheckResult;
+type ResultOf<J extends PoolJob> = J extends PackCheckJob
+  ? PackCheckResult
+  : J extends OpenTreesJob
+    ? OpenTreesResult
+    : WireResult;
 
-/** Runs a job of either kind on this thread. */
+/** Runs a job of any kind on this thread. */
 export function runPoolJob<J extends PoolJob>(keys: BlobKeys, job: J): ResultOf<J> {
-  return (isPackCheckJob(job) ? runPackCheck(keys, job) : runJob(keys, job as WireJob)) as ResultOf<J>;
+  if (isPackCheckJob(job)) return runPackCheck(keys, job) as ResultOf<J>;
+  if (isOpenTreesJob(job)) return runOpenTrees(keys, job) as ResultOf<J>;
+  return runJob(keys, job as WireJob) as ResultOf<J>;
 }
 
 interface Slot {
   worker: Worker;
+  /** The worker has loaded its code and takes jobs at once (it says so in its first message). */
+  ready: boolean;
   load: number;
   jobs: Map<
     number,
     {
       load: number;
-      resolve: (r: WireResult | PackCheckResult) => void;
+      resolve: (r: PoolResult) => void;
       reject: (e: unknown) => void;
       giveBack: ((buffer: ArrayBuffer) => void) | undefined;
     }
@@ -42,7 +52,7 @@ interface Slot {
 /** A job as posted to a worker: `lent` when its buffer must come back with the result. */
 export type LentJob = PoolJob & { lent?: boolean };
 /** A job's result as a worker posts it: with the job's buffer, moved back, when it was lent. */
-export type PostedResult = (WireResult | PackCheckResult) & { back?: ArrayBuffer };
+export type PostedResult = PoolResult & { back?: ArrayBuffer };
 
 /** Jobs queued on a worker beyond which the calling thread runs the next one itself. */
 const QUEUED_PER_WORKER = 2;
@@ -73,8 +83,12 @@ export class WriterPool {
           workerData: data,
           resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
         });
-        const slot: Slot = { worker, load: 0, jobs: new Map() };
-        worker.on('message', (r: PostedResult) => {
+        const slot: Slot = { worker, ready: false, load: 0, jobs: new Map() };
+        worker.on('message', (r: PostedResult | { ready: true }) => {
+          if ('ready' in r) {
+            slot.ready = true;
+            return;
+          }
           const entry = slot.jobs.get(r.n);
           if (!entry) return;
           slot.jobs.delete(r.n);
@@ -100,6 +114,11 @@ export class WriterPool {
   /** Worker threads in use (0: jobs run on the calling thread). */
   get threads(): number {
     return this.slots.length;
+  }
+
+  /** True once a worker has loaded its code (a job posted before waits for that). */
+  get ready(): boolean {
+    return this.slots.some((s) => s.ready);
   }
 
   /**
@@ -131,7 +150,7 @@ export class WriterPool {
       );
     }
     return new Promise((resolve, reject) => {
-      slot.jobs.set(job.n, { load, resolve: resolve as (r: WireResult | PackCheckResult) => void, reject, giveBack });
+      slot.jobs.set(job.n, { load, resolve: resolve as (r: PoolResult) => void, reject, giveBack });
       slot.load += load;
       // Stores hand out a buffer the caller owns (DiskStore and MemoryStore allocate one per
       // read); a view into a larger one (e.g. a pooled Buffer) is copied so only its bytes move,

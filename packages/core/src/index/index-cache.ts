@@ -38,6 +38,7 @@ import {
 } from '../format/index-segment.js';
 import { PACK_ENTRY_LENGTH } from '../format/pack-header.js';
 import { blake3 } from '../hashing/index.js';
+import { BlobFilter } from './blob-filter.js';
 import { BLOB_LOCATION_LENGTH, type BlobLocation, decodeBlobLocation } from './blob-location.js';
 
 const BLOB_PREFIX = 0x62; // 'b' + blob id (32 bytes)
@@ -105,6 +106,8 @@ export interface IndexCacheStats {
   segmentsMarked: number;
   /** Segments forgotten (markers dropped, entries kept). */
   segmentsForgotten: number;
+  /** Ids {@link IndexCache.certainlyAbsent} ruled out (lookups that did not reach LevelDB). */
+  filterRuledOut: number;
 }
 
 function prefixed(prefix: number, id: Uint8Array): Uint8Array {
@@ -227,8 +230,14 @@ export class IndexCache {
     entriesWritten: 0,
     segmentsMarked: 0,
     segmentsForgotten: 0,
+    filterRuledOut: 0,
   };
   private readonly subBatchEntries: number;
+  /** Blob ids the cache holds (plus a few it no longer does), once {@link startFilter} was called. */
+  private filter: BlobFilter | undefined;
+  /** The filter holds every id in the cache (the scan of the ids already there has finished). */
+  private filterComplete = false;
+  private filterScan: Promise<void> | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -284,6 +293,49 @@ export class IndexCache {
     }
     const values = await this.db.getMany(keys);
     return values.map((v, i) => (v === undefined ? undefined : decodeBlobLocation(ids[i]!, v)));
+  }
+
+  /**
+   * Starts keeping an in-memory filter of the cache's blob ids (blob-filter.ts): ids added from
+   * now on go into it at once, the ids already there are scanned in the background. Once the scan
+   * has finished, {@link certainlyAbsent} rules ids out without a LevelDB call.
+   */
+  startFilter(): void {
+    if (this.filter) return;
+    this.filter = new BlobFilter();
+    this.filterScan = this.scanIntoFilter().catch(() => {
+      // The scan failed (the cache closed meanwhile): lookups keep going to LevelDB.
+    });
+  }
+
+  /** Resolves once the filter holds every id (at once when no filter was started). */
+  async filterScanned(): Promise<void> {
+    await this.filterScan;
+  }
+
+  private async scanIntoFilter(): Promise<void> {
+    // An iterator reads a snapshot taken now; ids written later are added by addSegment.
+    const it = this.db.keys({ ...prefixRange(BLOB_PREFIX) });
+    try {
+      for (;;) {
+        const keys = await it.nextv(4096);
+        if (keys.length === 0) break;
+        for (const key of keys) if (key.length === BLOB_KEY_LENGTH) this.filter?.add(key, 1);
+      }
+    } finally {
+      await it.close();
+    }
+    this.filterComplete = true;
+  }
+
+  /**
+   * True when the cache certainly does not hold `id`: the filter is complete and rules it out.
+   * False means "ask LevelDB" (it may hold it, or no filter is kept).
+   */
+  certainlyAbsent(id: Uint8Array): boolean {
+    if (!this.filterComplete || this.filter === undefined || !this.filter.usable || this.filter.has(id)) return false;
+    this.stats.filterRuledOut++;
+    return true;
   }
 
   /** Ids (hex) of the index segments already loaded. */
@@ -387,6 +439,7 @@ export class IndexCache {
         values[v + 48] = src[e]!;
         values[v + 49] = src[e + 1]!;
         const value = values.subarray(v, v + BLOB_LOCATION_LENGTH);
+        this.filter?.add(keys, k + 1); // before the entry can be read: the filter never misses it
         batch.put(keys.subarray(k, k + BLOB_KEY_LENGTH), value);
         if (byPack) {
           const pk = n * PACK_KEY_LENGTH;
@@ -578,6 +631,8 @@ export class IndexCache {
   async clear(): Promise<void> {
     this.stats.clears++;
     await this.db.clear();
+    // Only false positives are left in a filter after entries go; an emptied cache starts afresh.
+    if (this.filter) this.filter = new BlobFilter();
     await this.db.put(META_VERSION_KEY, new TextEncoder().encode(CACHE_VERSION));
   }
 

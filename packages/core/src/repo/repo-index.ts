@@ -260,11 +260,23 @@ export class RepoIndex {
     return IndexSegmentView.parse(openObject(this.dataKey, 'index', bytes, name), name);
   }
 
-  /** Looks up blob ids: pending entries of this process first, then the cache. */
-  async lookup(ids: readonly Uint8Array[]): Promise<(BlobLocation | undefined)[]> {
+  /**
+   * Keeps an in-memory filter of the cache's blob ids from now on (see blob-filter.ts), for
+   * {@link lookup} with `likelyNew`. A backup calls this: most of its lookups are for new chunks.
+   */
+  startDedupFilter(): void {
+    this.cache.startFilter();
+  }
+
+  /**
+   * Looks up blob ids: pending entries of this process first, then the cache. With `likelyNew`
+   * (a backup's dedup lookups), ids the cache's filter rules out are answered without LevelDB.
+   */
+  async lookup(ids: readonly Uint8Array[], options?: { likelyNew?: boolean }): Promise<(BlobLocation | undefined)[]> {
     const groups = this.visibleGroups();
-    if (groups.length === 0) return this.cacheLookup(ids);
-    const out: (BlobLocation | undefined)[] = new Array(ids.length);
+    const filtered = options?.likelyNew === true;
+    if (groups.length === 0 && !filtered) return this.cacheLookup(ids);
+    const out: (BlobLocation | undefined)[] = new Array(ids.length).fill(undefined);
     const ask: Uint8Array[] = [];
     const at: number[] = [];
     for (let i = 0; i < ids.length; i++) {
@@ -272,7 +284,7 @@ export class RepoIndex {
       let hit: BlobLocation | undefined;
       for (let g = groups.length - 1; g >= 0 && !hit; g--) hit = groups[g]!.get(id);
       if (hit) out[i] = hit;
-      else {
+      else if (!(filtered && this.cache.certainlyAbsent(id))) {
         ask.push(id);
         at.push(i);
       }

@@ -64,9 +64,6 @@ export class Packer {
    * and nobody in this run is storing it.
    */
   async lookup(packed: Uint8Array): Promise<Uint8Array> {
-    // Most of these are for new chunks: the index answers those from memory once its filter is
-    // built (started here, not at construction: an unchanged backup never looks up anything).
-    this.index.startDedupFilter();
     const n = packed.length / BLOB_ID_LENGTH;
     const need = new Uint8Array(n);
     const ask: Uint8Array[] = [];
@@ -78,6 +75,7 @@ export class Packer {
         at.push(i);
       }
     }
+    // Mostly new chunks: the index may answer those from its dedup filter (see RepoIndex.lookup).
     const found = await this.index.lookup(ask, { likelyNew: true });
     found.forEach((loc, j) => {
       if (!loc) need[at[j]!] = 1;

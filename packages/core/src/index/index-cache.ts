@@ -308,6 +308,18 @@ export class IndexCache {
     });
   }
 
+  /**
+   * Roughly how many blob entries the cache holds, from LevelDB's estimate of their size on disk
+   * (~85 bytes each; entries still in the write buffer are not counted). Cheap: no scan.
+   */
+  async estimateBlobs(): Promise<number> {
+    const range = prefixRange(BLOB_PREFIX);
+    // classic-level (Node) has it; the `level` typings cover browsers too, which do not.
+    const db = this.db as unknown as { approximateSize?: (gte: Uint8Array, lt: Uint8Array) => Promise<number> };
+    if (typeof db.approximateSize !== 'function') return Number.POSITIVE_INFINITY;
+    return Math.round((await db.approximateSize(range.gte, range.lt)) / 85);
+  }
+
   /** Resolves once the filter holds every id (at once when no filter was started). */
   async filterScanned(): Promise<void> {
     await this.filterScan;

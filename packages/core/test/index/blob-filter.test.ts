@@ -117,3 +117,31 @@ describe('backup with the dedup filter', () => {
     await again.close();
   });
 });
+
+describe('when the dedup filter starts', () => {
+  it('a small cache gets it from the first likely-new lookup; other lookups never start it', async () => {
+    const { join } = await import('node:path');
+    const { Repository } = await import('../../src/repo/repository.js');
+    const { MemoryStore } = await import('../../src/store/memory-store.js');
+    const work = await tempDir();
+    const repo = await Repository.init(new MemoryStore(), {
+      password: 'pw',
+      scrypt: { N: 1024, r: 8, p: 1 },
+      cacheDir: join(work, 'cache'),
+    });
+    const index = await repo.index();
+    await index.lookup(ids(10)); // restore, verify, unchanged-file checks: no filter
+    await new Promise((r) => setTimeout(r, 20));
+    await index.cache.filterScanned();
+    await index.lookup(ids(10), { likelyNew: true });
+    expect(index.cache.stats.filterRuledOut).toBe(0);
+    // The estimate and the scan run in the background; then new ids no longer reach LevelDB.
+    for (let i = 0; i < 50 && index.cache.stats.filterRuledOut === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      await index.cache.filterScanned();
+      await index.lookup(ids(10), { likelyNew: true });
+    }
+    expect(index.cache.stats.filterRuledOut).toBeGreaterThan(0);
+    await repo.close();
+  });
+});

@@ -405,7 +405,9 @@ export function toStoreError(err: unknown, name: string, location: string): Cair
 async function readRange(handle: nodeFs.FileHandle, size: number, options?: GetOptions): Promise<Uint8Array> {
   const [start, end] = resolveRange(size, options);
   const into = options?.into;
-  const out = into && into.length >= end - start ? into.subarray(0, end - start) : new Uint8Array(end - start);
+  // Not zero-filled: every byte is read into (or cut off below when the file is shorter). A read
+  // of its own ArrayBuffer, so it can be transferred to another thread without a copy.
+  const out = into && into.length >= end - start ? into.subarray(0, end - start) : ownBytes(end - start);
   let done = 0;
   while (done < out.length) {
     throwIfAborted(options?.signal);
@@ -414,6 +416,12 @@ async function readRange(handle: nodeFs.FileHandle, size: number, options?: GetO
     done += bytesRead;
   }
   return done === out.length ? out : out.subarray(0, done);
+}
+
+/** `n` uninitialised bytes in an ArrayBuffer of their own (never a slice of Node's shared pool). */
+function ownBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function closePack(pack: OpenPack): Promise<void> {

@@ -180,7 +180,8 @@ function closeQuietly(s: FileState): void {
 export function runJob(keys: BlobKeys, job: WireJob): WireResult {
   const states: FileState[] = job.files.map((f) => {
     const path = Buffer.from(f.path.buffer, f.path.byteOffset, f.path.byteLength);
-    return { f, path, temp: tempName(path), left: 0, hole: false, done: false };
+    // Every field from the start: adding fd or error later changes the object's shape.
+    return { f, path, temp: tempName(path), fd: undefined, left: 0, hole: false, error: undefined, done: false };
   });
   for (const b of job.blobs) for (let k = 0; k < b.to.length; k += 2) states[b.to[k]!]!.left++;
   let bytes = 0;

@@ -127,7 +127,7 @@ export class RepoIndex {
   lastSync: IndexSyncReport | undefined;
   private readonly lookupQueue: QueuedLookup[] = [];
   private lookupsInFlight = 0;
-  /** Dedup filter bookkeeping (see noteNewChunks). */
+  /** Dedup filter bookkeeping (see maybeStartFilter). */
   private filterStarted = false;
   private estimating = false;
   private blobEstimate: number | undefined;
@@ -276,22 +276,27 @@ export class RepoIndex {
     this.cache.startFilter();
   }
 
+  /** Counts new chunks met by `likelyNew` lookups (see {@link maybeStartFilter}). */
+  private noteNewChunks(n: number): void {
+    this.newChunks += n;
+    if (n > 0) this.maybeStartFilter();
+  }
+
   /**
    * Starts the dedup filter once it pays for its scan (~1.5 µs of CPU per cache entry; 7.7 s for
    * 5 million): at once for a cache of up to {@link FILTER_EAGER_ENTRIES}, else once this process
    * has looked up a thirty-second as many new chunks as the cache holds (each LevelDB call the
    * filter saves costs far more than scanning 32 entries).
    */
-  private noteNewChunks(n: number): void {
-    this.newChunks += n;
-    if (this.filterStarted || n === 0) return;
+  private maybeStartFilter(): void {
+    if (this.filterStarted) return;
     if (this.blobEstimate === undefined) {
       if (this.estimating) return;
       this.estimating = true;
       this.cache.estimateBlobs().then(
         (estimate) => {
           this.blobEstimate = estimate;
-          this.noteNewChunks(0.5); // re-check with what was counted meanwhile
+          this.maybeStartFilter(); // with what was counted meanwhile
         },
         () => {
           this.blobEstimate = Number.POSITIVE_INFINITY; // no estimate: never scan

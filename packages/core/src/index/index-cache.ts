@@ -238,6 +238,9 @@ export class IndexCache {
   /** The filter holds every id in the cache (the scan of the ids already there has finished). */
   private filterComplete = false;
   private filterScan: Promise<void> | undefined;
+  /** Segment loads under way that began before the filter existed, and who waits for them. */
+  private unfilteredLoads = 0;
+  private readonly loadsSettled: (() => void)[] = [];
 
   private constructor(
     private readonly db: Db,
@@ -326,7 +329,10 @@ export class IndexCache {
   }
 
   private async scanIntoFilter(): Promise<void> {
-    // An iterator reads a snapshot taken now; ids written later are added by addSegment.
+    // Loads begun before the filter existed must be in the snapshot: wait for them. Later ones add
+    // their ids to the filter themselves.
+    while (this.unfilteredLoads > 0) await new Promise<void>((resolve) => this.loadsSettled.push(resolve));
+    // An iterator reads a snapshot of the database as it is now.
     const it = this.db.keys({ ...prefixRange(BLOB_PREFIX) });
     try {
       for (;;) {
@@ -383,6 +389,22 @@ export class IndexCache {
     segmentIdHex: string,
     segment: IndexSegment,
     options: { byPack?: boolean; entries?: boolean } = {},
+  ): Promise<void> {
+    // A load begun before the filter existed adds nothing to it: the filter's scan waits for it.
+    if (this.filter) return this.loadSegment(segmentIdHex, segment, options);
+    this.unfilteredLoads++;
+    try {
+      await this.loadSegment(segmentIdHex, segment, options);
+    } finally {
+      this.unfilteredLoads--;
+      if (this.unfilteredLoads === 0) for (const w of this.loadsSettled.splice(0)) w();
+    }
+  }
+
+  private async loadSegment(
+    segmentIdHex: string,
+    segment: IndexSegment,
+    options: { byPack?: boolean; entries?: boolean },
   ): Promise<void> {
     const view = segment instanceof IndexSegmentView ? segment : IndexSegmentView.parse(encodeIndexSegment(segment));
     const segId = segmentIdBytes(segmentIdHex);

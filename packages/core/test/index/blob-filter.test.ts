@@ -86,6 +86,27 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
+describe('IndexCache filter and loads under way', () => {
+  it('a segment load begun before the filter existed is waited for by the scan', async () => {
+    const cache = await IndexCache.open(await tempDir());
+    const seg = {
+      supersedes: [],
+      packs: Array.from({ length: 30 }, (_, p) => ({
+        packId: Buffer.from(packIdHex(500 + p), 'hex'),
+        entries: makeEntries((500 + p) * 1000, 400),
+      })),
+    };
+    const loading = cache.addSegment(hex(makeId(7, 9)), seg); // 12 000 entries: several sub-batches
+    cache.startFilter(); // while that load is under way
+    await loading;
+    await cache.filterScanned();
+    const loaded = seg.packs.flatMap((p) => p.entries.map((e) => e.id));
+    expect(loaded.some((id) => cache.certainlyAbsent(id))).toBe(false);
+    expect(ids(1000).filter((id) => cache.certainlyAbsent(id)).length).toBeGreaterThan(950);
+    await cache.close();
+  });
+});
+
 describe('backup with the dedup filter', () => {
   it('a backup after the filter is built stores only the new data and finds every old chunk', async () => {
     const { mkdirSync, writeFileSync } = await import('node:fs');

@@ -18,7 +18,8 @@
  * MB/s = source bytes (MiB) / wall seconds. Peak RSS is VmHWM of the child (sampled every 20 ms;
  * it includes file-backed mapped pages), "anon" its anonymous memory. Tools run one after another,
  * never at once; with several runs the order rotates and medians are reported. Every step starts
- * with dirty pages flushed and its input in the page cache (borg drops what it reads from it).
+ * with dirty pages flushed, every backup with the data set in the page cache (borg drops what it
+ * reads from it).
  *
  * Environment: BENCH_BACKUP_GIB (data set size, default 1.2), BENCH_BACKUP_RUNS (default 1),
  * BENCH_BACKUP_TOOLS (default cairn,restic,borg — those found), BENCH_BACKUP_CACHE (where the data
@@ -152,18 +153,15 @@ async function runTool(tool: Tool, ds: Dataset, run: number, log: (s: string) =>
   await backup('full', changedBytes);
   const target = join(tool.dir, 'restore');
   await removeDir(target);
-  await warmPageCache(tool.dir);
   steps.restore = record(await tool.restore(target), changedBytes);
   say('restore');
   const verified = await verifyRestore(ds, target, run);
   log(
     `    ${tool.name} restore verified: ${verified.files} files, ${verified.mismatches.length === 0 ? 'all identical' : `MISMATCHES: ${verified.mismatches.slice(0, 5).join(', ')}`}`,
   );
-  await warmPageCache(tool.dir);
   steps.open = record(await tool.list());
   say('open');
   // Its rate is over the repository's bytes (what a check reads), not the source's.
-  await warmPageCache(tool.dir);
   steps.verify = record(await tool.verify(), repoBytes(tool));
   say('verify');
   await revert(ds);

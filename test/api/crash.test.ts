@@ -4,7 +4,7 @@
  * reference missing data, and the interrupted operation must complete when run again.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { backup, listSnapshots, Repository, repositoryStats, verify } from '@cairn/core';
@@ -17,10 +17,13 @@ afterAll(cleanup);
 
 const CAIRN = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'bin', 'cairn.js');
 
+/** When to kill a run: after a number of ms, or once a condition (polled every 2 ms) holds. */
+type KillWhen = number | (() => boolean);
+
 function cairn(
   args: string[],
   env: Record<string, string>,
-  killAfterMs?: number,
+  killAfterMs?: KillWhen,
 ): Promise<{ code: number | null; signal: string | null; ms: number }> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
@@ -32,10 +35,17 @@ function cairn(
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const timer =
+      killAfterMs === undefined
+        ? undefined
+        : typeof killAfterMs === 'number'
+          ? setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+          : setInterval(() => {
+              if (killAfterMs()) child.kill('SIGKILL');
+            }, 2);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      if (timer) clearInterval(timer); // clears a timeout too
       if (killAfterMs === undefined && code !== 0)
         reject(new Error(`cairn ${args.join(' ')} failed (${code}): ${stderr}`));
       else resolve({ code, signal, ms: Date.now() - t0 });
@@ -61,22 +71,29 @@ describe('crash safety', () => {
     const env = { CAIRN_PASSWORD: PASSWORD, CAIRN_CACHE_DIR: join(base, 'cache') };
     const repoDir = join(base, 'repo');
     await cairn(['init', '--repo', repoDir, '--kdf-work', '1024', '--pack-size', '2M'], env);
-    // How long an uninterrupted backup takes, measured on a scratch repository.
-    const scratch = join(base, 'scratch');
-    await cairn(['init', '--repo', scratch, '--kdf-work', '1024', '--pack-size', '2M'], env);
-    const { ms: full } = await cairn(['backup', '--repo', scratch, src], env);
+    const packs = () => {
+      const data = join(repoDir, 'data');
+      if (!existsSync(data)) return 0; // created with the first pack
+      let n = 0;
+      for (const d of readdirSync(data)) n += readdirSync(join(data, d)).length;
+      return n;
+    };
 
+    // Kill points: the first runs at times that fall in start-up, opening and the first reads; the
+    // others once they have stored 1 to 7 packs of their own (by progress, not time, so that a
+    // faster or slower machine still kills every run in the middle of its work).
     const points = 20;
     let killed = 0;
     for (let i = 0; i < points; i++) {
       // Fresh data in every run, so each one has real work left when it is killed.
       writeFileSync(join(src, 'a', `big-${i % 6}.bin`), seededBytes(16 * 1024 * 1024, 7000 + i));
-      const at = Math.round((full * (i + 0.5)) / points);
+      const start = packs();
+      const at: KillWhen = i < 6 ? 30 + 40 * i : () => packs() >= start + 1 + ((i - 6) % 7);
       const r = await cairn(['backup', '--repo', repoDir, src], env, at);
       if (r.signal === 'SIGKILL') killed++;
       const repo = await reopen(base);
       const report = await verify(repo, { readData: true });
-      expect(report.problems, `after a kill at ${at} ms`).toEqual([]);
+      expect(report.problems, `after kill point ${i}`).toEqual([]);
       await repo.close();
     }
     expect(killed, `${killed} of ${points} runs were killed before they finished`).toBeGreaterThanOrEqual(points / 2);

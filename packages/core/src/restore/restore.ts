@@ -132,7 +132,7 @@ export async function restore(
   const startPool = (count: number): WriterPool => {
     const p = new WriterPool(repo.keys, count);
     if (p.threads > 0) {
-      treeOpener = (buf, blobs) => p.run({ kind: 'open-trees', n: --treeJobs - 1, buf, blobs }, buf.length);
+      treeOpener = (buf, blobs) => p.run({ kind: 'open-trees', n: --treeJobs, buf, blobs }, buf.length);
     }
     return p;
   };

@@ -81,6 +81,18 @@ describe('exit code 3: backup finished, some files could not be read', () => {
     expect(events.at(-1)).toMatchObject({ type: 'summary', partial: true, errors: 1 });
     expect(r.stderr).toContain('marked partial');
   });
+
+  it('tries the file again when the partial snapshot is the parent (its directory is not taken as unchanged)', async () => {
+    const snaps = JSON.parse((await b.run(['snapshots', '--json'], user)).stdout) as { id: string }[];
+    const parent = snaps.at(-1)!.id;
+    const r = await b.run(['backup', '--json', '--parent', parent, src], user);
+    expectCode(r, 3);
+    const events = jsonLines(r.stdout);
+    expect(events.filter((e) => e.type === 'error')).toEqual([
+      expect.objectContaining({ type: 'error', path: secret, code: 'EACCES' }),
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: 'summary', parent, partial: true });
+  });
 });
 
 describe('exit code 11: repository locked', () => {

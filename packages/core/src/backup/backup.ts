@@ -24,6 +24,7 @@ import type { Repository } from '../repo/repository.js';
 import { findSnapshot, listSnapshots, saveSnapshot } from '../repo/snapshots.js';
 import { VERSION } from '../version.js';
 import { ContentPool } from './content-pool.js';
+import { DirRecords } from './dir-records.js';
 import { compileExcludes, readExcludeFiles } from './excludes.js';
 import { Packer } from './packer.js';
 import { scanTotals } from './scanner.js';
@@ -153,6 +154,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   const lock = await repo.lock({ exclusive: false, operation: 'backup', ...(signal ? { signal } : {}) });
   let pool: ContentPool | undefined;
   let packer: Packer | undefined;
+  let records: DirRecords | undefined;
   const scanDone = new AbortController();
   let scanTimer: NodeJS.Timeout | undefined;
   try {
@@ -172,6 +174,8 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       progress.bytesDone += bytes;
       progress.tick();
     });
+    // Directory records are written by every backup and used by those that trust their parent.
+    records = options.stream ? undefined : await DirRecords.open(index.cache, parent?.id, kind !== 'full');
     const builder = new TreeBuilder({
       repo,
       index,
@@ -181,6 +185,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       exclude,
       oneFileSystem: !!options.oneFileSystem,
       progress,
+      ...(records ? { records } : {}),
       ...(signal ? { signal } : {}),
     });
 
@@ -251,6 +256,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       stats,
     };
     const snapshot = await saveSnapshot(repo, doc, signal);
+    await records?.commit(snapshot.id);
     // Housekeeping: merge this run's checkpoint segments (one per pack) into one. The snapshot is
     // already safe, and an interrupted or failed merge loses nothing (the merged segment is stored
     // before any part is deleted), so a failure here does not fail the backup.
@@ -273,6 +279,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   } catch (err) {
     await pool?.close();
     await packer?.salvage();
+    await records?.settle();
     throw err;
   } finally {
     // The totals scan only feeds progress: stop it (it would otherwise keep walking the tree).

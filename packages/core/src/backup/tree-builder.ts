@@ -7,6 +7,9 @@
  *
  * The layout follows restic: the absolute source paths are recreated under the root tree, with the
  * intermediate directories' real metadata.
+ *
+ * With directory records (dir-records.ts), a directory whose entries are as the parent snapshot's
+ * run recorded them is walked without loading its parent tree.
  */
 import type { BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -22,8 +25,9 @@ import type { RepoIndex } from '../repo/repo-index.js';
 import type { Repository } from '../repo/repository.js';
 import type { ContentPool } from './content-pool.js';
 import type { ContentResult } from './content-processor.js';
+import { type DirRecord, DirRecords } from './dir-records.js';
 import type { ExcludeMatcher } from './excludes.js';
-import { MetadataReader } from './metadata-reader.js';
+import { MetadataReader, type StatResult } from './metadata-reader.js';
 import type { Packer } from './packer.js';
 import { isExcluded, joinRawPath, rawPathText } from './raw-path.js';
 import { Semaphore } from './semaphore.js';
@@ -50,6 +54,8 @@ export interface TreeBuilderOptions {
   signal?: AbortSignal;
   /** Files being processed at once, at most (bounds memory for huge directories). */
   maxFilesInFlight?: number;
+  /** Directory records: this run's are written, the parent's used (see dir-records.ts). */
+  records?: DirRecords;
 }
 
 /** A map key for a name's exact bytes (latin1: one character per byte, cheaper than hex). */
@@ -151,7 +157,10 @@ export class TreeBuilder {
       t.source = true;
       t.children.clear();
     }
-    if (trie.source) return this.saveDir(Buffer.from('/'), prevRoot, undefined);
+    if (trie.source) {
+      const root = Buffer.from('/');
+      return this.saveDir(root, prevRoot, await this.recordOf(root, prevRoot), undefined);
+    }
     return this.saveVirtual(Buffer.from('/'), trie, prevRoot);
   }
 
@@ -173,7 +182,9 @@ export class TreeBuilder {
       const prevNode = prev.get(nameKey(name));
       if (child.source) {
         const reuse = (await this.reusableContent([{ name }], [st], prev)).has(0);
-        const node = await this.nodeFor(full, name, st, prevNode, st.dev, reuse);
+        const record =
+          st.isDirectory() && prevNode?.type === 'dir' ? await this.recordOf(full, prevNode.subtree) : undefined;
+        const node = await this.nodeFor(full, name, st, prevNode, st.dev, reuse, record);
         const done = node && 'wait' in node ? await node.wait : node;
         if (done) nodes.push(done);
       } else if (st.isDirectory()) {
@@ -185,6 +196,13 @@ export class TreeBuilder {
       }
     }
     return this.storeTree(nodes);
+  }
+
+  /** The parent run's record of a directory, if it names `prevTree` (the parent snapshot's tree). */
+  private async recordOf(path: Buffer, prevTree: string | undefined): Promise<DirRecord | undefined> {
+    if (!prevTree || !this.o.records?.usable) return undefined;
+    const [record] = await this.o.records.lookup([path]);
+    return record?.treeId === prevTree ? record : undefined;
   }
 
   private async prevEntries(treeId: string | undefined): Promise<Map<string, TreeNode>> {
@@ -207,29 +225,80 @@ export class TreeBuilder {
    * chain otherwise (never waiting on a slot, so nesting cannot deadlock). `onWalked` is called once
    * every entry is handed out, before waiting for file contents: the caller's walk goes on from
    * there. When every node equals the parent snapshot's, the parent's tree id is reused without
-   * encoding anything.
+   * encoding anything. `record`: the parent run's record of this directory, whose tree is then
+   * loaded only if the directory turns out changed (see dir-records.ts).
    */
   private async saveDir(
     path: Buffer,
     prevTree: string | undefined,
+    record: DirRecord | undefined,
     rootDev: bigint | undefined,
     onWalked?: () => void,
   ): Promise<string> {
     throwIfAborted(this.o.signal);
     this.stats.dirs++;
-    const [listing, prev] = await Promise.all([
-      this.meta.readdir(path).catch((err: unknown) => err as Error),
-      this.prevEntries(prevTree),
-    ]);
+    const records = this.o.records;
+    const base = prevTree ?? record?.treeId;
+    // Without a record the parent tree is needed anyway: load it alongside the listing.
+    const prevLoad = record ? undefined : this.prevEntries(base);
+    prevLoad?.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    const listing = await this.meta.readdir(path).catch((err: unknown) => err as Error);
     if (listing instanceof Error) {
+      await prevLoad;
       this.report(rawPathText(path), listing);
+      records?.forget(path);
       return this.storeTree([]);
     }
     const entries = listing
       .map((name) => ({ name, full: joinRawPath(path, name) }))
       .filter((e) => !isExcluded(this.o.exclude, e.full, e.name));
     const stats = await this.meta.lstatAll(entries.map((e) => e.full));
-    const reusable = await this.reusableContent(entries, stats, prev);
+    const digest = records?.digest(entries, stats);
+    // The parent run's records of the subdirectories: for this directory's fast path and theirs.
+    const subdirs: number[] = [];
+    if (records?.usable) {
+      stats.forEach((st, i) => {
+        if ('ino' in st && st.isDirectory()) subdirs.push(i);
+      });
+    }
+    const subRecords = new Map<number, DirRecord>();
+    const found = records ? await records.lookup(subdirs.map((i) => entries[i]!.full)) : [];
+    subdirs.forEach((i, j) => {
+      if (found[j]) subRecords.set(i, found[j]);
+    });
+
+    let prev: Map<string, TreeNode>;
+    let reusable: Set<number>;
+    /** Subdirectories already walked (the fast path below found one of them changed). */
+    let walked: Map<number, TreeNode | undefined> | undefined;
+    if (record && digest && DirRecords.matches(record, digest) && subRecords.size === subdirs.length) {
+      // Same entries as in the parent run: only the subdirectories can differ.
+      walked = new Map();
+      const subs: [number, Promise<TreeNode | undefined>][] = [];
+      for (const i of subdirs) {
+        throwIfAborted(this.o.signal);
+        const e = entries[i]!;
+        const sub = this.startSubdir(e.full, e.name, stats[i] as BigIntStats, undefined, subRecords.get(i), rootDev);
+        subs.push([i, sub.node]);
+        if (sub.handedOut) await sub.handedOut;
+      }
+      onWalked?.();
+      for (const [i, node] of subs) walked.set(i, await node);
+      if (subdirs.every((i) => walked!.get(i)?.subtree === subRecords.get(i)!.treeId)) {
+        this.countUnchanged(stats);
+        records?.record(path, digest, record.treeId);
+        return record.treeId;
+      }
+      prev = await this.prevEntries(record.treeId);
+      reusable = new Set();
+      stats.forEach((st, i) => {
+        const p = prev.get(nameKey(entries[i]!.name));
+        if ('ino' in st && st.isFile() && p?.type === 'file' && (p.content ?? p.contentLists)) reusable.add(i);
+      });
+    } else {
+      prev = await (prevLoad ?? this.prevEntries(base));
+      reusable = await this.reusableContent(entries, stats, prev);
+    }
     const pending: (PendingNode | TreeNode | Promise<TreeNode | undefined>)[] = [];
     for (const [i, e] of entries.entries()) {
       throwIfAborted(this.o.signal);
@@ -238,40 +307,89 @@ export class TreeBuilder {
         if (st.code !== 'ENOENT') this.report(rawPathText(e.full), st); // ENOENT: deleted since readdir
         continue;
       }
+      if (walked?.has(i)) {
+        const node = walked.get(i);
+        if (node) pending.push(node);
+        continue;
+      }
       const prevNode = prev.get(nameKey(e.name));
       if (st.isDirectory()) {
-        // A subdirectory holds its walk slot until its entries are all handed out, not until its
-        // files are stored: directories waiting for content must not stall the walk (trees of
-        // many small directories would otherwise keep only a few files in flight).
-        const concurrent = this.activeDirs < MAX_ACTIVE_DIRS;
-        if (concurrent) this.activeDirs++;
-        let walked!: () => void;
-        const walkedOrDone = new Promise<void>((resolve) => {
-          walked = resolve;
-        });
-        let released = false;
-        const release = () => {
-          if (released) return;
-          released = true;
-          if (concurrent) this.activeDirs--;
-          walked();
-        };
-        const sub = this.nodeFor(e.full, e.name, st, prevNode, rootDev, false, release).finally(release);
-        sub.catch(() => {}); // observed below; never an unhandled rejection meanwhile
-        pending.push(sub as Promise<TreeNode | undefined>);
-        if (!concurrent) await walkedOrDone; // over budget: walk it now, in this chain
+        // A subdirectory's record is used only if it names the parent snapshot's tree.
+        const r = subRecords.get(i);
+        const sub = this.startSubdir(
+          e.full,
+          e.name,
+          st,
+          prevNode,
+          r && prevNode?.type === 'dir' && prevNode.subtree === r.treeId ? r : undefined,
+          rootDev,
+        );
+        pending.push(sub.node);
+        if (sub.handedOut) await sub.handedOut; // over budget: walk it now, in this chain
         continue;
       }
       const node = await this.nodeFor(e.full, e.name, st, prevNode, rootDev, reusable.has(i));
       if (node) pending.push(node);
     }
-    onWalked?.();
+    if (!walked) onWalked?.();
     const settled = await Promise.all(pending.map((n) => ('wait' in n ? n.wait : n)));
     const nodes = settled.filter((n): n is TreeNode => n !== undefined);
-    if (prevTree && nodes.length === prev.size && nodes.every((n) => sameNode(n, prev.get(nameKey(n.name))))) {
-      return prevTree; // identical directory: identical tree blob, already stored
+    const id =
+      base && nodes.length === prev.size && nodes.every((n) => sameNode(n, prev.get(nameKey(n.name))))
+        ? base // identical directory: identical tree blob, already stored
+        : await this.storeTree(nodes);
+    if (records) {
+      // Recorded only when every entry made it into the tree: one left out must be retried.
+      if (digest && nodes.length === entries.length) records.record(path, digest, id);
+      else records.forget(path);
     }
-    return this.storeTree(nodes);
+    return id;
+  }
+
+  /**
+   * Starts walking a subdirectory. It holds a walk slot until its entries are all handed out, not
+   * until its files are stored: directories waiting for content must not stall the walk (trees of
+   * many small directories would otherwise keep only a few files in flight). `handedOut` is set
+   * when the budget of active directories is spent: the caller then awaits it, walking this one in
+   * its own chain.
+   */
+  private startSubdir(
+    full: Buffer,
+    name: Uint8Array,
+    st: BigIntStats,
+    prevNode: TreeNode | undefined,
+    record: DirRecord | undefined,
+    rootDev: bigint | undefined,
+  ): { node: Promise<TreeNode | undefined>; handedOut: Promise<void> | undefined } {
+    const concurrent = this.activeDirs < MAX_ACTIVE_DIRS;
+    if (concurrent) this.activeDirs++;
+    let walked!: () => void;
+    const walkedOrDone = new Promise<void>((resolve) => {
+      walked = resolve;
+    });
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (concurrent) this.activeDirs--;
+      walked();
+    };
+    const sub = this.nodeFor(full, name, st, prevNode, rootDev, false, record, release).finally(release);
+    sub.catch(() => {}); // observed by the caller; never an unhandled rejection meanwhile
+    return { node: sub as Promise<TreeNode | undefined>, handedOut: concurrent ? undefined : walkedOrDone };
+  }
+
+  /** Counts a recorded directory's files as unchanged (what reusing each one's content counts). */
+  private countUnchanged(stats: readonly StatResult[]): void {
+    for (const st of stats) {
+      if (!('ino' in st) || !st.isFile()) continue;
+      const size = Number(st.size);
+      this.stats.totalBytes += size;
+      this.stats.filesUnchanged++;
+      this.o.progress.filesDone++;
+      this.o.progress.bytesDone += size;
+    }
+    this.o.progress.tick();
   }
 
   /**
@@ -327,6 +445,7 @@ export class TreeBuilder {
     prev: TreeNode | undefined,
     rootDev: bigint | undefined,
     reuse: boolean,
+    record?: DirRecord,
     onWalked?: () => void,
   ): Promise<PendingNode | TreeNode | undefined> {
     const node = nodeFromStat(name, st);
@@ -339,6 +458,7 @@ export class TreeBuilder {
         node.subtree = await this.saveDir(
           full,
           prev?.type === 'dir' ? prev.subtree : undefined,
+          record,
           rootDev ?? st.dev,
           onWalked,
         );

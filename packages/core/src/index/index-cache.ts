@@ -14,6 +14,8 @@
  *   'k' section digest[16]              → id[32] of the last loaded segment holding that pack section
  *   'u' superseded segment id[32]       → id[32] of the last loaded segment that supersedes it
  *   'l' segment id[32]                  → empty: a segment being loaded in several sub-batches
+ *   'n' key                             → a note of another module (see {@link IndexCache.getNotes}):
+ *                                         the backup's directory records (backup/dir-records.ts)
  *
  * A section digest is BLAKE3(pack id ‖ entry count ‖ entries)[0..16] of one pack as a segment lists
  * it: two segments with the same digest for a pack list exactly the same blobs at the same places.
@@ -48,6 +50,7 @@ const INFO_PREFIX = 0x64; // 'd' + segment id (32 bytes)
 const SECTION_PREFIX = 0x6b; // 'k' + section digest (16 bytes)
 const SUPERSEDED_PREFIX = 0x75; // 'u' + superseded segment id (32 bytes)
 const LOADING_PREFIX = 0x6c; // 'l' + segment id (32 bytes)
+const NOTE_PREFIX = 0x6e; // 'n' + a key of another module
 const META_VERSION_KEY = new TextEncoder().encode('m:version');
 const CACHE_VERSION = '1';
 const EMPTY = new Uint8Array(0);
@@ -659,6 +662,25 @@ export class IndexCache {
     let n = 0;
     for await (const _ of this.db.keys(prefixRange(BLOB_PREFIX))) n++;
     return n;
+  }
+
+  /**
+   * Notes: small values other modules keep beside the index because they are only valid while the
+   * index is (a {@link clear} removes them with everything else). Undefined for missing keys.
+   */
+  async getNotes(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (keys.length === 0) return [];
+    return this.db.getMany(keys.map((k) => prefixed(NOTE_PREFIX, k)));
+  }
+
+  /** Writes and deletes notes (`value` undefined: delete) in one atomic batch. */
+  async writeNotes(ops: readonly { key: Uint8Array; value: Uint8Array | undefined }[]): Promise<void> {
+    const batch = new Batch(this.db);
+    for (const op of ops) {
+      if (op.value) batch.put(prefixed(NOTE_PREFIX, op.key), op.value);
+      else batch.del(prefixed(NOTE_PREFIX, op.key));
+    }
+    await batch.write();
   }
 
   /** Removes everything (before a full rebuild). */

@@ -49,6 +49,11 @@ const DIR_NOTE = 0x77; // 'w' + BLAKE3(path)[0..16] → run id ‖ entries diges
 const RUN_NOTE = 0x72; // 'r' + snapshot id (32 bytes) → id of the run that wrote it
 /** Record writes queued before a batch goes to the cache. */
 const WRITE_BATCH = 1024;
+/**
+ * Batches waiting for the cache at most. Past that (a cache far slower than the walk) this run
+ * stops recording and is not trusted later: memory stays bounded, and only speed is lost.
+ */
+const MAX_PENDING_BATCHES = 16;
 /** 64-bit numbers per entry in the digest's input. */
 const FIELDS = 10;
 
@@ -84,6 +89,7 @@ const pathKey = (path: Uint8Array) => noteKey(DIR_NOTE, blake3(path, { length: D
 export class DirRecords {
   private queued: { key: Uint8Array; value: Uint8Array | undefined }[] = [];
   private writing: Promise<void> = Promise.resolve();
+  private pendingBatches = 0;
   /** A write failed: this run's snapshot note is not written, so none of its records is trusted. */
   private failed = false;
   /** Records read (for tests and diagnostics). */
@@ -200,12 +206,19 @@ export class DirRecords {
   private flush(): void {
     const ops = this.queued;
     this.queued = [];
+    if (this.pendingBatches >= MAX_PENDING_BATCHES) this.failed = true;
     if (ops.length === 0 || this.failed) return;
+    this.pendingBatches++;
     // One write at a time, in order: a later record of the same path must win.
     this.writing = this.writing.then(() =>
-      this.cache.writeNotes(ops).catch(() => {
-        this.failed = true;
-      }),
+      this.cache
+        .writeNotes(ops)
+        .catch(() => {
+          this.failed = true;
+        })
+        .finally(() => {
+          this.pendingBatches--;
+        }),
     );
   }
 

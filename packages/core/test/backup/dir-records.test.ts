@@ -1,0 +1,125 @@
+/**
+ * DirRecords: the digest covers every field a tree node takes, records come back only for the run
+ * of the snapshot they were committed for, and a cache rebuild removes them. (The walk that uses
+ * them is tested end to end in test/api/dir-records.test.ts.)
+ */
+import type { BigIntStats } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DirRecords } from '../../src/backup/dir-records.js';
+import type { StatResult } from '../../src/backup/metadata-reader.js';
+import { IndexCache } from '../../src/index/index-cache.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cairn-dirrec-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const FIELDS = ['mode', 'uid', 'gid', 'size', 'ino', 'dev', 'nlink', 'rdev', 'mtimeNs', 'ctimeNs'] as const;
+
+function stat(over: Partial<Record<(typeof FIELDS)[number], bigint>> = {}): StatResult {
+  const base = {
+    mode: 0o100644n,
+    uid: 1000n,
+    gid: 1000n,
+    size: 123n,
+    ino: 42n,
+    dev: 2049n,
+    nlink: 1n,
+    rdev: 0n,
+    mtimeNs: 1_700_000_000_123_456_789n,
+    ctimeNs: 1_700_000_001_000_000_000n,
+  };
+  return { ...base, ...over } as unknown as BigIntStats;
+}
+
+const hex = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString('hex');
+const snapshotId = (n: number) => n.toString(16).padStart(64, '0');
+const TREE = 'ab'.repeat(32);
+
+describe('DirRecords', () => {
+  it('digests every field of every entry, and nothing when an entry has no stat', async () => {
+    const cache = await IndexCache.open(join(dir, 'digest'));
+    const r = await DirRecords.open(cache, undefined, true);
+    const names = [{ name: Buffer.from('a') }, { name: Buffer.from('b') }];
+    const base = r.digest(names, [stat(), stat({ ino: 43n })]);
+    expect(base).toHaveLength(16);
+    expect(hex(r.digest(names, [stat(), stat({ ino: 43n })]))).toBe(hex(base));
+    const seen = new Set([hex(base)]);
+    for (const f of FIELDS) {
+      const changed = hex(r.digest(names, [stat(), stat({ ino: 43n, [f]: 999n })]));
+      expect(seen.has(changed), f).toBe(false);
+      seen.add(changed);
+    }
+    // Negative times (before 1970) are kept apart from positive ones.
+    expect(hex(r.digest(names, [stat({ mtimeNs: -5n }), stat({ ino: 43n })]))).not.toBe(hex(base));
+    expect(hex(r.digest([{ name: Buffer.from('a') }, { name: Buffer.from('c') }], [stat(), stat({ ino: 43n })]))).not.toBe(
+      hex(base),
+    );
+    expect(hex(r.digest([names[0]!], [stat()]))).not.toBe(hex(base));
+    const missing = Object.assign(new Error('gone'), { code: 'ENOENT' }) as NodeJS.ErrnoException;
+    expect(r.digest(names, [stat(), missing])).toBeUndefined();
+    await cache.close();
+  });
+
+  it("come back only for the committed run's snapshot, and go with a cache rebuild", async () => {
+    const cache = await IndexCache.open(join(dir, 'runs'));
+    const path = Buffer.from('/srv/data');
+    const digest = new Uint8Array(16).fill(9);
+
+    // Run 1 records and commits snapshot 1; run 2 records over it but stores no snapshot.
+    const run1 = await DirRecords.open(cache, undefined, true);
+    expect(run1.usable).toBe(false);
+    run1.record(path, digest, TREE);
+    run1.record(Buffer.from('/srv/gone'), digest, TREE);
+    run1.forget(Buffer.from('/srv/gone'));
+    await run1.commit(snapshotId(1));
+
+    const next = await DirRecords.open(cache, snapshotId(1), true);
+    expect(next.usable).toBe(true);
+    const [rec, gone, never] = await next.lookup([path, Buffer.from('/srv/gone'), Buffer.from('/srv/never')]);
+    expect(rec && hex(rec.digest)).toBe(hex(digest));
+    expect(rec?.treeId).toBe(TREE);
+    expect(gone).toBeUndefined();
+    expect(never).toBeUndefined();
+
+    // Not for a full backup, nor for another parent.
+    expect((await DirRecords.open(cache, snapshotId(1), false)).usable).toBe(false);
+    expect((await DirRecords.open(cache, snapshotId(2), true)).usable).toBe(false);
+
+    // A run that fails after writing records (a full batch of them) leaves them without a note.
+    const failed = await DirRecords.open(cache, snapshotId(1), true);
+    failed.record(path, new Uint8Array(16).fill(1), 'cd'.repeat(32));
+    for (let i = 1; i < 1024; i++) failed.record(Buffer.from(`/srv/x${i}`), digest, TREE);
+    await failed.settle();
+    const after = await DirRecords.open(cache, snapshotId(1), true);
+    expect(await after.lookup([path])).toEqual([undefined]); // overwritten by a run nobody trusts
+
+    await run1.settle();
+    await cache.clear();
+    expect((await DirRecords.open(cache, snapshotId(1), true)).usable).toBe(false);
+    await cache.close();
+  });
+
+  it('stops recording, and is not trusted, when the cache falls far behind', async () => {
+    const written: Uint8Array[][] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A cache that takes its time (an injected fault): writes finish only when released.
+    const slow = {
+      getNotes: async (keys: readonly Uint8Array[]) => keys.map(() => undefined),
+      writeNotes: async (ops: readonly { key: Uint8Array }[]) => {
+        await held;
+        written.push(ops.map((o) => o.key));
+      },
+    } as unknown as IndexCache;
+    const r = await DirRecords.open(slow, undefined, true);
+    for (let i = 0; i < 20 * 1024; i++) r.record(Buffer.from(`/d${i}`), new Uint8Array(16), TREE);
+    release();
+    await r.commit(snapshotId(3));
+    expect(written.length).toBe(16); // the batches already handed over, then nothing more
+    expect(written.flat().some((k) => k[0] === 0x72)).toBe(false); // no note: the run is not trusted
+  });
+});

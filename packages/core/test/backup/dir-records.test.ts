@@ -53,9 +53,9 @@ describe('DirRecords', () => {
     }
     // Negative times (before 1970) are kept apart from positive ones.
     expect(hex(r.digest(names, [stat({ mtimeNs: -5n }), stat({ ino: 43n })]))).not.toBe(hex(base));
-    expect(hex(r.digest([{ name: Buffer.from('a') }, { name: Buffer.from('c') }], [stat(), stat({ ino: 43n })]))).not.toBe(
-      hex(base),
-    );
+    expect(
+      hex(r.digest([{ name: Buffer.from('a') }, { name: Buffer.from('c') }], [stat(), stat({ ino: 43n })])),
+    ).not.toBe(hex(base));
     expect(hex(r.digest([names[0]!], [stat()]))).not.toBe(hex(base));
     const missing = Object.assign(new Error('gone'), { code: 'ENOENT' }) as NodeJS.ErrnoException;
     expect(r.digest(names, [stat(), missing])).toBeUndefined();

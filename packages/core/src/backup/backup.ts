@@ -174,6 +174,9 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       progress.bytesDone += bytes;
       progress.tick();
     });
+    // Every file will be read: the workers start now, while the walk reaches its first files
+    // (with a parent, only on the first changed file: an unchanged backup never needs them).
+    if (!options.stream && (!parent || kind === 'full')) pool.start();
     // Directory records are written by every backup and used by those that trust their parent.
     records = options.stream ? undefined : await DirRecords.open(index.cache, parent?.id, kind !== 'full');
     const builder = new TreeBuilder({

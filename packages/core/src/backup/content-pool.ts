@@ -78,6 +78,11 @@ export class ContentPool {
   private readonly script: string | undefined;
   private readonly threadCount: number;
 
+  /** Starts the workers now (before the first file), when files will surely be read. */
+  start(): void {
+    if (this.slots.length === 0 && this.threadCount > 0 && !this.closed) this.startWorkers(this.settings);
+  }
+
   /** Starts the workers on first use: a backup of unchanged files never needs them. */
   private startWorkers(settings: ContentSettings): void {
     for (let i = 0; i < this.threadCount; i++) {

@@ -9,7 +9,7 @@ import { backup, CairnError, type PutOptions, Repository, restore } from '@cairn
 import { DiskStore } from '@cairn/store-disk';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cleanup, newRepo, PASSWORD, reopen } from './helpers.js';
-import { compareTrees, describeTree, seededBytes } from './tree-fixtures.js';
+import { compareTrees, describeTree, makeEdgeCaseTree, seededBytes } from './tree-fixtures.js';
 
 afterAll(cleanup);
 
@@ -118,6 +118,52 @@ describe('directory records', () => {
     const full = await backupCounting(base, src, { kind: 'full' });
     expect(full.tree).toBe(changed.tree);
     await again.close();
+  });
+
+  it('reproduce every edge case exactly when a whole tree is passed over', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    makeEdgeCaseTree(src, { bigSize: 3 * 1024 * 1024 });
+    const first = await backup(repo, { paths: [src] });
+    const firstTree = await treeOf(repo, first.snapshot.tree, src);
+    await repo.close();
+    const again = await backupCounting(base, src);
+    expect(again.summary.files.new + again.summary.files.changed).toBe(0);
+    expect(again.tree).toBe(firstTree);
+    expect(again.treesLoaded).toBeLessThanOrEqual(src.split('/').filter(Boolean).length);
+    const session = await reopen(base);
+    const out = join(base, 'out');
+    const r = await restore(session, again.summary.snapshotId, { target: out });
+    expect(r.failures).toEqual([]);
+    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
+    await session.close();
+  });
+
+  it('follow changed excludes: newly excluded entries leave the snapshot, newly included ones enter it', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    makeNested(src);
+    writeFileSync(join(src, 'x/y/scratch.tmp'), 'temporary\n');
+    mkdirSync(join(src, 'z/cache'));
+    writeFileSync(join(src, 'z/cache/blob'), 'cached\n');
+    await backup(repo, { paths: [src], excludes: ['*.tmp'] });
+    await repo.close();
+
+    const narrower = await backupCounting(base, src, { excludes: ['*.tmp', `${src}/z/cache`] });
+    const wider = await backupCounting(base, src, { excludes: [] });
+    const names = async (snapshotId: string) => {
+      const session = await reopen(base);
+      const out = join(base, `out-${snapshotId.slice(0, 8)}`);
+      await restore(session, snapshotId, { target: out });
+      await session.close();
+      return describeTree(join(out, src));
+    };
+    const a = [...(await names(narrower.summary.snapshotId)).keys()].map((k) => Buffer.from(k, 'hex').toString());
+    expect(a.filter((k) => k.includes('scratch.tmp') || k.includes('z/cache'))).toEqual([]);
+    expect(a).toContain('z/z/a.txt');
+    const b = await names(wider.summary.snapshotId);
+    expect(compareTrees(describeTree(src), b)).toEqual([]);
+    expect(wider.summary.files.new).toBe(2); // scratch.tmp and z/cache/blob
   });
 
   it('are trusted only from the parent snapshot’s own run', async () => {

@@ -40,6 +40,16 @@ async function treeOf(repo: Repository, rootTree: string, src: string): Promise<
   return id;
 }
 
+/** Restores a snapshot through a fresh session (no failures allowed); returns what `src` became. */
+async function restored(base: string, snapshotId: string, src: string) {
+  const session = await reopen(base);
+  const out = join(base, `out-${snapshotId.slice(0, 8)}`);
+  const r = await restore(session, snapshotId, { target: out });
+  await session.close();
+  expect(r.failures).toEqual([]);
+  return describeTree(join(out, src));
+}
+
 /** Backs up `src` through a fresh session, counting parent trees loaded; `tree`: that of `src`. */
 async function backupCounting(base: string, src: string, options: Parameters<typeof backup>[1] = {}) {
   const repo: Repository = await reopen(base);
@@ -105,11 +115,7 @@ describe('directory records', () => {
     // chmod'ed and the re-timed file were read again with the same content.
     expect(changed.summary.files.new).toBe(3);
     expect(changed.summary.files.changed).toBe(1);
-    const out = join(base, 'out');
-    const again = await reopen(base);
-    const r = await restore(again, 'latest', { target: out });
-    expect(r.failures).toEqual([]);
-    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
+    expect(compareTrees(describeTree(src), await restored(base, changed.summary.snapshotId, src))).toEqual([]);
 
     // The next backup has nothing to do, and the full one agrees on the tree.
     const next = await backupCounting(base, src);
@@ -117,7 +123,6 @@ describe('directory records', () => {
     expect(next.tree).toBe(changed.tree);
     const full = await backupCounting(base, src, { kind: 'full' });
     expect(full.tree).toBe(changed.tree);
-    await again.close();
   });
 
   it('reproduce every edge case exactly when a whole tree is passed over', async () => {
@@ -131,12 +136,7 @@ describe('directory records', () => {
     expect(again.summary.files.new + again.summary.files.changed).toBe(0);
     expect(again.tree).toBe(firstTree);
     expect(again.treesLoaded).toBeLessThanOrEqual(src.split('/').filter(Boolean).length);
-    const session = await reopen(base);
-    const out = join(base, 'out');
-    const r = await restore(session, again.summary.snapshotId, { target: out });
-    expect(r.failures).toEqual([]);
-    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
-    await session.close();
+    expect(compareTrees(describeTree(src), await restored(base, again.summary.snapshotId, src))).toEqual([]);
   });
 
   it('follow changed excludes: newly excluded entries leave the snapshot, newly included ones enter it', async () => {
@@ -151,18 +151,12 @@ describe('directory records', () => {
 
     const narrower = await backupCounting(base, src, { excludes: ['*.tmp', `${src}/z/cache`] });
     const wider = await backupCounting(base, src, { excludes: [] });
-    const names = async (snapshotId: string) => {
-      const session = await reopen(base);
-      const out = join(base, `out-${snapshotId.slice(0, 8)}`);
-      await restore(session, snapshotId, { target: out });
-      await session.close();
-      return describeTree(join(out, src));
-    };
-    const a = [...(await names(narrower.summary.snapshotId)).keys()].map((k) => Buffer.from(k, 'hex').toString());
+    const a = [...(await restored(base, narrower.summary.snapshotId, src)).keys()].map((k) =>
+      Buffer.from(k, 'hex').toString(),
+    );
     expect(a.filter((k) => k.includes('scratch.tmp') || k.includes('z/cache'))).toEqual([]);
     expect(a).toContain('z/z/a.txt');
-    const b = await names(wider.summary.snapshotId);
-    expect(compareTrees(describeTree(src), b)).toEqual([]);
+    expect(compareTrees(describeTree(src), await restored(base, wider.summary.snapshotId, src))).toEqual([]);
     expect(wider.summary.files.new).toBe(2); // scratch.tmp and z/cache/blob
   });
 
@@ -232,10 +226,6 @@ describe('directory records', () => {
     expect(next.summary.parent).toBe(first.snapshotId);
     expect(next.summary.files.changed).toBe(changedDirs.length);
     expect(next.tree).not.toBe(firstTree);
-    const session = await reopen(base);
-    const out = join(base, 'out');
-    expect((await restore(session, 'latest', { target: out })).failures).toEqual([]);
-    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
-    await session.close();
+    expect(compareTrees(describeTree(src), await restored(base, next.summary.snapshotId, src))).toEqual([]);
   });
 });

@@ -92,8 +92,6 @@ export class DirRecords {
   private pendingBatches = 0;
   /** A write failed: this run's snapshot note is not written, so none of its records is trusted. */
   private failed = false;
-  /** Records read (for tests and diagnostics). */
-  readonly stats = { looked: 0, found: 0, written: 0, forgotten: 0 };
 
   private constructor(
     private readonly cache: IndexCache,
@@ -123,11 +121,9 @@ export class DirRecords {
   /** The parent run's records of these directories (undefined where none can be trusted). */
   async lookup(paths: readonly Uint8Array[]): Promise<(DirRecord | undefined)[]> {
     if (!this.trusted || paths.length === 0) return paths.map(() => undefined);
-    this.stats.looked += paths.length;
     const values = await this.cache.getNotes(paths.map(pathKey));
     return values.map((v) => {
       if (v?.length !== RECORD_LENGTH || !bytesEqual(v.subarray(0, RUN_ID_LENGTH), this.trusted!)) return undefined;
-      this.stats.found++;
       return {
         digest: v.subarray(RUN_ID_LENGTH, RUN_ID_LENGTH + DIGEST_LENGTH),
         treeId: toHex(v.subarray(RUN_ID_LENGTH + DIGEST_LENGTH)),
@@ -177,24 +173,17 @@ export class DirRecords {
     return blake3(buf, { length: DIGEST_LENGTH });
   }
 
-  /** True when `digest` is the record's (the directory's entries are as the parent run saw them). */
-  static matches(record: DirRecord, digest: Uint8Array): boolean {
-    return bytesEqual(record.digest, digest);
-  }
-
   /** Records a directory this run walked completely, with the tree id it got. */
   record(path: Uint8Array, digest: Uint8Array, treeId: string): void {
     const value = new Uint8Array(RECORD_LENGTH);
     value.set(this.run, 0);
     value.set(digest, RUN_ID_LENGTH);
     value.set(fromHex(treeId, 'tree id'), RUN_ID_LENGTH + DIGEST_LENGTH);
-    this.stats.written++;
     this.queue({ key: pathKey(path), value });
   }
 
   /** Deletes a directory's record (it was not walked completely: the next run walks it normally). */
   forget(path: Uint8Array): void {
-    this.stats.forgotten++;
     this.queue({ key: pathKey(path), value: undefined });
   }
 

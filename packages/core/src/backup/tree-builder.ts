@@ -15,7 +15,7 @@ import type { BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { CairnError, throwIfAborted } from '../errors.js';
 import { BLOB_ID_LENGTH } from '../format/blob.js';
-import { fromHexMany } from '../format/bytes.js';
+import { bytesEqual, fromHexMany } from '../format/bytes.js';
 import type { BackupKind, SnapshotError } from '../format/snapshot.js';
 import { encodeContentList, MAX_INLINE_CONTENT, type TreeNode } from '../format/tree.js';
 import { nodeFromStat } from '../fsmeta/node-from-stat.js';
@@ -25,7 +25,7 @@ import type { RepoIndex } from '../repo/repo-index.js';
 import type { Repository } from '../repo/repository.js';
 import type { ContentPool } from './content-pool.js';
 import type { ContentResult } from './content-processor.js';
-import { type DirRecord, DirRecords } from './dir-records.js';
+import type { DirRecord, DirRecords } from './dir-records.js';
 import type { ExcludeMatcher } from './excludes.js';
 import { MetadataReader, type StatResult } from './metadata-reader.js';
 import type { Packer } from './packer.js';
@@ -271,7 +271,7 @@ export class TreeBuilder {
     let reusable: Set<number>;
     /** Subdirectories already walked (the fast path below found one of them changed). */
     let walked: Map<number, TreeNode | undefined> | undefined;
-    if (record && digest && DirRecords.matches(record, digest) && subRecords.size === subdirs.length) {
+    if (record && digest && bytesEqual(record.digest, digest) && subRecords.size === subdirs.length) {
       // Same entries as in the parent run: only the subdirectories can differ.
       walked = new Map();
       const subs: [number, Promise<TreeNode | undefined>][] = [];
@@ -290,14 +290,11 @@ export class TreeBuilder {
         return record.treeId;
       }
       prev = await this.prevEntries(record.treeId);
-      reusable = new Set();
-      stats.forEach((st, i) => {
-        const p = prev.get(nameKey(entries[i]!.name));
-        if ('ino' in st && st.isFile() && p?.type === 'file' && (p.content ?? p.contentLists)) reusable.add(i);
-      });
+      reusable = await this.reusableContent(entries, stats, prev, () => true);
     } else {
       prev = await (prevLoad ?? this.prevEntries(base));
-      reusable = await this.reusableContent(entries, stats, prev);
+      // A subdirectory walked from its record loads its parent tree only if it changed.
+      reusable = await this.reusableContent(entries, stats, prev, (i, t) => subRecords.get(i)?.treeId === t);
     }
     const pending: (PendingNode | TreeNode | Promise<TreeNode | undefined>)[] = [];
     for (const [i, e] of entries.entries()) {
@@ -379,28 +376,35 @@ export class TreeBuilder {
     return { node: sub as Promise<TreeNode | undefined>, handedOut: concurrent ? undefined : walkedOrDone };
   }
 
-  /** Counts a recorded directory's files as unchanged (what reusing each one's content counts). */
+  /** Counts a recorded directory's files as unchanged, each as {@link fileNode} counts a reused one. */
   private countUnchanged(stats: readonly StatResult[]): void {
     for (const st of stats) {
       if (!('ino' in st) || !st.isFile()) continue;
       const size = Number(st.size);
       this.stats.totalBytes += size;
-      this.stats.filesUnchanged++;
-      this.o.progress.filesDone++;
-      this.o.progress.bytesDone += size;
+      this.countReused(size);
     }
     this.o.progress.tick();
+  }
+
+  /** A file whose content is the parent snapshot's, not read. */
+  private countReused(size: number): void {
+    this.stats.filesUnchanged++;
+    this.o.progress.filesDone++;
+    this.o.progress.bytesDone += size;
   }
 
   /**
    * Indexes (into `entries`) of the files that may reuse their parent's content: same size,
    * mtime, ctime and inode, and every blob still indexed (one batched lookup per directory). The
-   * same lookup finds the parent's subtrees of the subdirectories, which are walked next.
+   * same lookup finds the parent's subtrees of the subdirectories, which are walked next, except
+   * those `located` says need no location (walked already, or walked from their record).
    */
   private async reusableContent(
     entries: { name: Buffer }[],
     stats: (BigIntStats | NodeJS.ErrnoException)[],
     prev: Map<string, TreeNode>,
+    located: (i: number, subtree: string) => boolean = () => false,
   ): Promise<Set<number>> {
     const ok = new Set<number>();
     if (this.o.kind === 'full' || prev.size === 0) return ok;
@@ -410,7 +414,7 @@ export class TreeBuilder {
       const st = stats[i]!;
       if (!('ino' in st)) continue;
       const p = prev.get(nameKey(e.name));
-      if (st.isDirectory() && p?.type === 'dir' && p.subtree) subtrees.push(p.subtree);
+      if (st.isDirectory() && p?.type === 'dir' && p.subtree && !located(i, p.subtree)) subtrees.push(p.subtree);
       if (!st.isFile()) continue;
       if (
         p?.type === 'file' &&
@@ -491,9 +495,7 @@ export class TreeBuilder {
     if (reuse && prev) {
       if (prev.content) node.content = prev.content;
       if (prev.contentLists) node.contentLists = prev.contentLists;
-      this.stats.filesUnchanged++;
-      this.o.progress.filesDone++;
-      this.o.progress.bytesDone += size;
+      this.countReused(size);
       this.o.progress.tick();
       return node;
     }

@@ -1,6 +1,7 @@
 /**
  * Worker-thread entry of restores (and of verify's pack checks): runs the jobs the main thread
- * posts (writer.ts, tree-open.ts, maintain/pack-check.ts), one after another, and answers each with its result.
+ * posts (writer.ts, tree-open.ts, maintain/pack-check.ts), one after another, and answers each
+ * with its result.
  * Built as its own bundle entry (`restore-worker.js`).
  */
 import { parentPort, workerData } from 'node:worker_threads';

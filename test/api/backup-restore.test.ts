@@ -199,6 +199,19 @@ describe('backup and restore of a real tree', () => {
     const part = await restore(repo, 'latest', { target: out, include: [join(src, 'nested')] });
     expect(part.failures).toEqual([]);
     expect(readdirSync(join(out, src)).sort()).toEqual(['nested']);
+    // Include paths the snapshot does not hold: an error if none is there, a failure each otherwise.
+    await expect(
+      restore(repo, 'latest', { target: join(base, 'none'), include: [join(src, 'gone')] }),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(existsSync(join(base, 'none'))).toBe(false);
+    const some = await restore(repo, 'latest', {
+      target: join(base, 'some'),
+      include: [join(src, 'gone'), join(src, 'small.txt')],
+    });
+    expect(some.failures).toEqual([expect.objectContaining({ path: join(src, 'gone'), code: 'NOT_FOUND' })]);
+    expect(some.files.restored).toBe(1);
 
     // Full restore over the partial one: the files already there are verified and skipped.
     const full = await restore(repo, 'latest', { target: out });

@@ -4,6 +4,7 @@
  * repair index, and the cache folder.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -277,6 +278,20 @@ describe('restore', () => {
     expectCode(r, 0);
     expect(await names(join(target, src))).toEqual(['docs', 'link']);
     expect(await readTree(join(target, src, 'docs'))).toEqual(await readTree(join(src, 'docs')));
+  });
+
+  it('--include of paths the snapshot does not hold: an error when none is there, a failure each otherwise', async () => {
+    const none = box.path('restore-none');
+    const r = await box.run(['restore', 'latest', '-t', none, '--include', `${src}/no-such-dir`]);
+    expectCode(r, 1);
+    expect(r.stderr).toMatch(/nothing to restore: .*no-such-dir is not in snapshot [0-9a-f]{8} \(its paths: /);
+    expect(existsSync(none)).toBe(false); // nothing created
+
+    const some = box.path('restore-part');
+    const p = await box.run(['restore', 'latest', '-t', some, '-i', `${src}/docs`, '-i', `${src}/no-such-dir`]);
+    expectCode(p, 3);
+    expect(p.stderr).toContain(`${src}/no-such-dir: not in snapshot`);
+    expect(await readTree(join(some, src, 'docs'))).toEqual(await readTree(join(src, 'docs')));
   });
 
   it('a second run over a finished restore (symlink included) skips what is complete', async () => {

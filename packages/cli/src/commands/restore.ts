@@ -9,7 +9,7 @@ const restore: Command = {
   summary: 'restore a snapshot into a directory',
   usage: 'restore SNAPSHOT --target DIR [--include PATH]... [--overwrite]',
   description:
-    'Restores SNAPSHOT (an id, a unique id prefix, or "latest") under DIR, recreating the backed-up absolute paths below it. Existing files that differ are a conflict unless --overwrite is given; files already restored completely are verified and skipped, so an interrupted restore can simply be run again. Exit code 3 when some files could not be restored.',
+    'Restores SNAPSHOT (an id, a unique id prefix, or "latest") under DIR, recreating the backed-up absolute paths below it. Existing files that differ are a conflict unless --overwrite is given; files already restored completely are verified and skipped, so an interrupted restore can simply be run again. An --include PATH the snapshot does not hold is an error when no PATH is there, and a failure of its own otherwise. Exit code 3 when some files could not be restored.',
   options: {
     target: { type: 'string', short: 't', value: 'DIR', help: 'directory to restore into' },
     include: {

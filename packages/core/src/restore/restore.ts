@@ -27,6 +27,7 @@ import { applyMetadata, applyMetadataSync } from '../fsmeta/apply-metadata.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import type { Repository } from '../repo/repository.js';
 import { findSnapshot } from '../repo/snapshots.js';
+import { findPath } from '../repo/tree-walk.js';
 import { FileBatchRestorer, type FileJob, type FileOutcome } from './file-batch.js';
 import { assertSafeName, ensureRealDir, joinName, makeRealDirSync, occupant, removeEntry } from './target-dir.js';
 import { TreeLoader, type TreeOpener } from './tree-loader.js';
@@ -114,6 +115,17 @@ export async function restore(
 ): Promise<RestoreSummary> {
   const signal = options.signal;
   const snapshot = typeof snapshotRef === 'string' ? await findSnapshot(repo, snapshotRef, { signal }) : snapshotRef;
+  // Include paths the snapshot does not hold: if none is there, nothing would be restored (an
+  // error, before anything is created); the others are reported as failures, as a backup reports
+  // the source paths that do not exist.
+  const missing = await missingIncludes(repo, snapshot, options.include ?? [], signal);
+  if (missing.length > 0 && missing.length === options.include?.length) {
+    throw new CairnError(
+      'NOT_FOUND',
+      `nothing to restore: ${missing.length === 1 ? `${missing[0]} is not` : 'none of the include paths is'} in snapshot ${snapshot.id.slice(0, 8)} (its paths: ${snapshot.paths.join(', ')})`,
+      { details: { missing } },
+    );
+  }
   await fsp.mkdir(options.target, { recursive: true });
   const target = Buffer.from(await fsp.realpath(options.target));
   // An empty target holds nothing of ours or anyone's: no conflicts to look for, no earlier run
@@ -339,6 +351,7 @@ export async function restore(
     if (started) progress.error(f);
     else held.push(() => progress.error(f));
   };
+  for (const path of missing) fail(path, new CairnError('NOT_FOUND', `not in snapshot ${snapshot.id.slice(0, 8)}`));
   pool ??= startPool(threads ?? 0);
   try {
     const restorer = new FileBatchRestorer(repo, pool, {
@@ -535,6 +548,26 @@ export async function restore(
   };
   progress.summary({ ...summary, failures: failures.length });
   return summary;
+}
+
+/** The include paths (absolute in the snapshot) that name no entry of it. */
+async function missingIncludes(
+  repo: Repository,
+  snapshot: Snapshot,
+  include: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const p of include) {
+    const path = resolve('/', p);
+    try {
+      await findPath(repo, snapshot.tree, path, signal);
+    } catch (err) {
+      if ((err as CairnError).code !== 'NOT_FOUND') throw err;
+      missing.push(path);
+    }
+  }
+  return missing;
 }
 
 /** True when two files hold the same bytes. */

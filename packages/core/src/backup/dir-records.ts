@@ -30,6 +30,8 @@
  * - `full` backups write records but never use them.
  *
  * Records are written in batches as the walk goes; they are a cache: losing them costs speed only.
+ * A run reads its parent run's records in one pass before the walk when the cache holds few
+ * enough (see {@link PRELOAD_MAX}), else one LevelDB lookup per directory.
  */
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
@@ -56,6 +58,11 @@ const WRITE_BATCH = 1024;
 const MAX_PENDING_BATCHES = 16;
 /** 64-bit numbers per entry in the digest's input. */
 const FIELDS = 10;
+/**
+ * Records read at most when the parent run's are loaded at once. Past that (a cache holding many
+ * trees' records) loading stops, and the walk looks records up directory by directory.
+ */
+const PRELOAD_MAX = 65_536;
 
 /** A directory as the parent snapshot's run recorded it. */
 export interface DirRecord {
@@ -85,6 +92,35 @@ function noteKey(kind: number, bytes: Uint8Array): Uint8Array {
 
 const pathKey = (path: Uint8Array) => noteKey(DIR_NOTE, blake3(path, { length: DIGEST_LENGTH }));
 
+/** A loaded record's map key: its note key's path hash, one latin1 character per byte. */
+const hashKey = (noteKey: Uint8Array) =>
+  Buffer.from(noteKey.buffer, noteKey.byteOffset + 1, noteKey.byteLength - 1).toString('latin1');
+
+/**
+ * The records of run `trusted`, read in one pass: an unchanged backup's walk looks one up per
+ * directory, and thousands of lookups cost far more than one sequential read (each is a trip
+ * through LevelDB's thread pool). Undefined when the cache holds more than {@link PRELOAD_MAX}
+ * records (of every tree backed up with it): they are then looked up as the walk goes.
+ */
+async function loadRecords(
+  cache: IndexCache,
+  trusted: Uint8Array,
+  max: number,
+): Promise<Map<string, Uint8Array> | undefined> {
+  const loaded = new Map<string, Uint8Array>();
+  let read = 0;
+  for await (const batch of cache.notesWithPrefix(new Uint8Array([DIR_NOTE]))) {
+    read += batch.length;
+    if (read > max) return undefined;
+    for (const [key, value] of batch) {
+      if (value.length === RECORD_LENGTH && bytesEqual(value.subarray(0, RUN_ID_LENGTH), trusted)) {
+        loaded.set(hashKey(key), value);
+      }
+    }
+  }
+  return loaded;
+}
+
 /** Reads the records of one backup's parent and writes this run's (see the module comment). */
 export class DirRecords {
   private queued: { key: Uint8Array; value: Uint8Array | undefined }[] = [];
@@ -98,19 +134,27 @@ export class DirRecords {
     private readonly run: Uint8Array,
     /** The run whose records may be used (the parent snapshot's), if known. */
     private readonly trusted: Uint8Array | undefined,
+    /** The trusted run's records by path hash (latin1), when they were few enough to load at once. */
+    private readonly loaded: Map<string, Uint8Array> | undefined,
   ) {}
 
   /**
    * Opens the records of `cache` for a new run. `parentId`: the parent snapshot, whose run's
-   * records are used when `use` (not for `full` backups).
+   * records are used when `use` (not for `full` backups). `preloadMax`: see {@link PRELOAD_MAX}.
    */
-  static async open(cache: IndexCache, parentId: string | undefined, use: boolean): Promise<DirRecords> {
+  static async open(
+    cache: IndexCache,
+    parentId: string | undefined,
+    use: boolean,
+    preloadMax = PRELOAD_MAX,
+  ): Promise<DirRecords> {
     let trusted: Uint8Array | undefined;
     if (use && parentId) {
       const [run] = await cache.getNotes([noteKey(RUN_NOTE, fromHex(parentId, 'snapshot id'))]);
       if (run?.length === RUN_ID_LENGTH) trusted = run;
     }
-    return new DirRecords(cache, new Uint8Array(randomBytes(RUN_ID_LENGTH)), trusted);
+    const loaded = trusted ? await loadRecords(cache, trusted, preloadMax) : undefined;
+    return new DirRecords(cache, new Uint8Array(randomBytes(RUN_ID_LENGTH)), trusted, loaded);
   }
 
   /** True when records of the parent's run exist (lookups can find something). */
@@ -121,7 +165,10 @@ export class DirRecords {
   /** The parent run's records of these directories (undefined where none can be trusted). */
   async lookup(paths: readonly Uint8Array[]): Promise<(DirRecord | undefined)[]> {
     if (!this.trusted || paths.length === 0) return paths.map(() => undefined);
-    const values = await this.cache.getNotes(paths.map(pathKey));
+    const loaded = this.loaded;
+    const values = loaded
+      ? paths.map((p) => loaded.get(hashKey(pathKey(p))))
+      : await this.cache.getNotes(paths.map(pathKey));
     return values.map((v) => {
       if (v?.length !== RECORD_LENGTH || !bytesEqual(v.subarray(0, RUN_ID_LENGTH), this.trusted!)) return undefined;
       return {

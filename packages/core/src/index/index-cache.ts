@@ -673,6 +673,29 @@ export class IndexCache {
     return this.db.getMany(keys.map((k) => prefixed(NOTE_PREFIX, k)));
   }
 
+  /**
+   * Notes whose key starts with `prefix`, in key order and in batches of up to `batch`, read from a
+   * snapshot of the database as it is now. Keys are as {@link writeNotes} took them.
+   */
+  async *notesWithPrefix(prefix: Uint8Array, batch = 1024): AsyncIterable<[Uint8Array, Uint8Array][]> {
+    const gte = prefixed(NOTE_PREFIX, prefix);
+    const lt = new Uint8Array(gte);
+    // The first key after every key with this prefix (the prefix is never all 0xff bytes here).
+    let i = lt.length - 1;
+    while (lt[i] === 0xff) lt[i--] = 0;
+    lt[i]!++;
+    const it = this.db.iterator({ gte, lt });
+    try {
+      for (;;) {
+        const entries = await it.nextv(batch);
+        if (entries.length === 0) return;
+        yield entries.map(([k, v]) => [k.subarray(1), v] as [Uint8Array, Uint8Array]);
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
   /** Writes and deletes notes (`value` undefined: delete) in one atomic batch. */
   async writeNotes(ops: readonly { key: Uint8Array; value: Uint8Array | undefined }[]): Promise<void> {
     const batch = new Batch(this.db);

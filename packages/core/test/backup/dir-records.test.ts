@@ -1,13 +1,14 @@
 /**
  * DirRecords: the digest covers every field a tree node takes, records come back only for the run
- * of the snapshot they were committed for, and a cache rebuild removes them. (The walk that uses
+ * of the snapshot they were committed for (read in one pass or one by one), and a cache rebuild
+ * removes them. (The walk that uses
  * them is tested end to end in test/api/dir-records.test.ts.)
  */
 import type { BigIntStats } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DirRecords } from '../../src/backup/dir-records.js';
 import type { StatResult } from '../../src/backup/metadata-reader.js';
 import { IndexCache } from '../../src/index/index-cache.js';
@@ -98,6 +99,34 @@ describe('DirRecords', () => {
     await run1.settle();
     await cache.clear();
     expect((await DirRecords.open(cache, snapshotId(1), true)).usable).toBe(false);
+    await cache.close();
+  });
+
+  it('are read in one pass when few, looked up one by one when many, with the same answers', async () => {
+    const cache = await IndexCache.open(join(dir, 'preload'));
+    const digest = new Uint8Array(16).fill(4);
+    const trusted = await DirRecords.open(cache, undefined, true);
+    for (let i = 0; i < 40; i++) trusted.record(Buffer.from(`/t/${i}`), digest, TREE);
+    await trusted.commit(snapshotId(7));
+    // Another run's records, over some of those paths and beside them: never trusted for snapshot 7.
+    const other = await DirRecords.open(cache, undefined, true);
+    for (let i = 30; i < 60; i++) other.record(Buffer.from(`/t/${i}`), digest, 'cd'.repeat(32));
+    await other.commit(snapshotId(8));
+
+    const paths = Array.from({ length: 70 }, (_, i) => Buffer.from(`/t/${i}`));
+    const answers: (string | undefined)[][] = [];
+    // 70 records in the cache: loaded at once under a bound of 100, looked up past one of 50.
+    for (const max of [100, 50]) {
+      const r = await DirRecords.open(cache, snapshotId(7), true, max);
+      const spy = vi.spyOn(cache, 'getNotes');
+      const got = (await r.lookup(paths)).map((rec) => rec && `${hex(rec.digest)}:${rec.treeId}`);
+      expect(spy.mock.calls.length, `bound ${max}`).toBe(max === 100 ? 0 : 1);
+      spy.mockRestore();
+      answers.push(got);
+    }
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[0]!.slice(0, 30)).toEqual(Array(30).fill(`${hex(digest)}:${TREE}`));
+    expect(answers[0]!.slice(30)).toEqual(Array(40).fill(undefined));
     await cache.close();
   });
 

@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       const dir = join(CACHE, 'work', `chunk-${label(avg)}`);
       await revert(ds);
       await removeDir(dir);
-      const cairn = new CairnTool(dir, { chunk });
+      const cairn = new CairnTool(dir, { chunk, kdfWork: 16384 });
       await cairn.init();
       console.log(
         `  run ${run}, avg ${label(avg)} (load average ${loadavg()

@@ -203,6 +203,12 @@ function onPath(cmd: string): string | undefined {
 
 export interface CairnOptions {
   chunk?: { min: number; avg: number; max: number };
+  /**
+   * scrypt N for the repository key (`init --kdf-work`). Default: cairn's own default, as a user
+   * gets it, since restic and borg run with theirs (restic calibrates its own to ~0.5 s here) and
+   * every step pays it once.
+   */
+  kdfWork?: number;
   /** Write V8 CPU profiles of backups here (`node --cpu-prof`, every thread). */
   profileDir?: string;
 }
@@ -241,7 +247,8 @@ export class CairnTool implements Tool {
     const chunkArgs = c
       ? ['--chunk-min', String(c.min), '--chunk-avg', String(c.avg), '--chunk-max', String(c.max)]
       : [];
-    return check(await this.run(['init', '--kdf-work', '16384', ...chunkArgs]), 'cairn init');
+    const kdfArgs = this.options.kdfWork ? ['--kdf-work', String(this.options.kdfWork)] : [];
+    return check(await this.run(['init', ...kdfArgs, ...chunkArgs]), 'cairn init');
   }
 
   async backup(data: string, step: BackupStep): Promise<StepResult> {

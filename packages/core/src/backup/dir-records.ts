@@ -9,9 +9,13 @@
  * What: each backup run writes, for every directory it walks completely (every listed entry made it
  * into the tree), a record under the hash of its path: the run's id, a digest of the directory's
  * entries (names and every lstat field a tree node holds, plus owner names) and the tree id the
- * run built. Once the run's snapshot is stored, a note maps the snapshot id to the run id. The next
- * run, whose parent is that snapshot, trusts a record only if it was written by the parent's run:
- * its tree id is then the directory's tree in the parent snapshot. When a directory's digest equals
+ * run built. A directory whose trusted record (see below) already says exactly that keeps it: the
+ * record is not written again. Once the run's snapshot is stored, notes map the snapshot id to the
+ * run id, and the run id to its chain: itself, then the chain it trusted (the runs whose records it
+ * kept). The next run, whose parent is that snapshot, trusts a record only if a run of that chain
+ * wrote it: its tree id is then the directory's tree in the parent snapshot, since the parent's run
+ * walked that directory and found it as recorded, or wrote the record itself. A chain holds at most
+ * 16 runs: the run after that writes every record again and starts a new chain with itself. When a directory's digest equals
  * its record's and every subdirectory has a record too, the walk descends without the parent tree;
  * if every subdirectory comes back with its recorded tree id, so does the directory (the same
  * entries with the same contents encode to the same tree). A subdirectory that changed makes the
@@ -24,9 +28,13 @@
  *   in the index cache, which is cleared (records and all) whenever blobs could have left the
  *   repository: a vanished index segment not covered by a present one makes the next sync rebuild
  *   the cache. The blobs of the parent snapshot's trees were all indexed when it was stored.
- * - A run that fails or is cancelled writes no snapshot note, so its records are never trusted;
- *   a directory with an error (unreadable entry, listing failed) gets its record deleted, so the
- *   next run walks it normally and retries.
+ * - A run that fails or is cancelled writes no snapshot note, so its records are never trusted, and
+ *   the records it wrote replace trusted ones, which are then no longer found; a directory with an
+ *   error (unreadable entry, listing failed) gets its record deleted, so the next run walks it
+ *   normally and retries.
+ * - A kept record of an older run is trusted by a snapshot whose chain names that run, and only if
+ *   no later run wrote over it: its tree is the directory as the older run and every run since saw
+ *   it (same digest, same tree).
  * - `full` backups write records but never use them.
  *
  * Records are written in batches as the walk goes; they are a cache: losing them costs speed only.
@@ -49,6 +57,12 @@ const DIGEST_LENGTH = 16;
 const RECORD_LENGTH = RUN_ID_LENGTH + DIGEST_LENGTH + BLOB_ID_LENGTH;
 const DIR_NOTE = 0x77; // 'w' + BLAKE3(path)[0..16] → run id ‖ entries digest ‖ tree id
 const RUN_NOTE = 0x72; // 'r' + snapshot id (32 bytes) → id of the run that wrote it
+const CHAIN_NOTE = 0x63; // 'c' + run id → the runs whose records hold for its snapshot (itself first)
+/**
+ * Runs in a chain at most. A run whose parent's chain is this long rewrites every record, and its
+ * chain starts again with itself: lookups stay cheap, and records of long-gone runs are replaced.
+ */
+const MAX_CHAIN = 16;
 /** Record writes queued before a batch goes to the cache. */
 const WRITE_BATCH = 1024;
 /**
@@ -96,15 +110,18 @@ const pathKey = (path: Uint8Array) => noteKey(DIR_NOTE, blake3(path, { length: D
 const hashKey = (noteKey: Uint8Array) =>
   Buffer.from(noteKey.buffer, noteKey.byteOffset + 1, noteKey.byteLength - 1).toString('latin1');
 
+/** A run id as a set key. */
+const runKey = (record: Uint8Array) => Buffer.from(record.buffer, record.byteOffset, RUN_ID_LENGTH).toString('latin1');
+
 /**
- * The records of run `trusted`, read in one pass: an unchanged backup's walk looks one up per
+ * The records of the `trusted` runs, read in one pass: an unchanged backup's walk looks one up per
  * directory, and thousands of lookups cost far more than one sequential read (each is a trip
  * through LevelDB's thread pool). Undefined when the cache holds more than {@link PRELOAD_MAX}
  * records (of every tree backed up with it): they are then looked up as the walk goes.
  */
 async function loadRecords(
   cache: IndexCache,
-  trusted: Uint8Array,
+  trusted: ReadonlySet<string>,
   max: number,
 ): Promise<Map<string, Uint8Array> | undefined> {
   const loaded = new Map<string, Uint8Array>();
@@ -113,12 +130,27 @@ async function loadRecords(
     read += batch.length;
     if (read > max) return undefined;
     for (const [key, value] of batch) {
-      if (value.length === RECORD_LENGTH && bytesEqual(value.subarray(0, RUN_ID_LENGTH), trusted)) {
-        loaded.set(hashKey(key), value);
-      }
+      if (value.length === RECORD_LENGTH && trusted.has(runKey(value))) loaded.set(hashKey(key), value);
     }
   }
   return loaded;
+}
+
+/**
+ * The runs whose records hold for snapshot `parentId`: its run, then the runs whose records that run
+ * kept (the chain it wrote). Empty when the snapshot's run is unknown (no records can be trusted).
+ */
+async function trustedChain(cache: IndexCache, parentId: string): Promise<Uint8Array[]> {
+  const [run] = await cache.getNotes([noteKey(RUN_NOTE, fromHex(parentId, 'snapshot id'))]);
+  if (run?.length !== RUN_ID_LENGTH) return [];
+  const [chain] = await cache.getNotes([noteKey(CHAIN_NOTE, run)]);
+  // Written with the snapshot note by every run since chains exist; runs before them: their own.
+  if (!chain || chain.length % RUN_ID_LENGTH !== 0 || !bytesEqual(chain.subarray(0, RUN_ID_LENGTH), run)) return [run];
+  const runs: Uint8Array[] = [];
+  for (let i = 0; i < chain.length && runs.length < MAX_CHAIN; i += RUN_ID_LENGTH) {
+    runs.push(chain.subarray(i, i + RUN_ID_LENGTH));
+  }
+  return runs;
 }
 
 /** Reads the records of one backup's parent and writes this run's (see the module comment). */
@@ -129,14 +161,21 @@ export class DirRecords {
   /** A write failed: this run's snapshot note is not written, so none of its records is trusted. */
   private failed = false;
 
+  private readonly trustedRuns: ReadonlySet<string>;
+  /** Every directory gets a record of this run (its chain starts again), kept ones too. */
+  private readonly rewriteAll: boolean;
+
   private constructor(
     private readonly cache: IndexCache,
     private readonly run: Uint8Array,
-    /** The run whose records may be used (the parent snapshot's), if known. */
-    private readonly trusted: Uint8Array | undefined,
-    /** The trusted run's records by path hash (latin1), when they were few enough to load at once. */
+    /** The runs whose records hold for the parent snapshot (see trustedChain); empty: none. */
+    private readonly trusted: readonly Uint8Array[],
+    /** The trusted runs' records by path hash (latin1), when they were few enough to load at once. */
     private readonly loaded: Map<string, Uint8Array> | undefined,
-  ) {}
+  ) {
+    this.trustedRuns = new Set(trusted.map(runKey));
+    this.rewriteAll = trusted.length === 0 || trusted.length >= MAX_CHAIN;
+  }
 
   /**
    * Opens the records of `cache` for a new run. `parentId`: the parent snapshot, whose run's
@@ -148,29 +187,25 @@ export class DirRecords {
     use: boolean,
     preloadMax = PRELOAD_MAX,
   ): Promise<DirRecords> {
-    let trusted: Uint8Array | undefined;
-    if (use && parentId) {
-      const [run] = await cache.getNotes([noteKey(RUN_NOTE, fromHex(parentId, 'snapshot id'))]);
-      if (run?.length === RUN_ID_LENGTH) trusted = run;
-    }
-    const loaded = trusted ? await loadRecords(cache, trusted, preloadMax) : undefined;
+    const trusted = use && parentId ? await trustedChain(cache, parentId) : [];
+    const loaded = trusted.length > 0 ? await loadRecords(cache, new Set(trusted.map(runKey)), preloadMax) : undefined;
     return new DirRecords(cache, new Uint8Array(randomBytes(RUN_ID_LENGTH)), trusted, loaded);
   }
 
   /** True when records of the parent's run exist (lookups can find something). */
   get usable(): boolean {
-    return this.trusted !== undefined;
+    return this.trusted.length > 0;
   }
 
   /** The parent run's records of these directories (undefined where none can be trusted). */
   async lookup(paths: readonly Uint8Array[]): Promise<(DirRecord | undefined)[]> {
-    if (!this.trusted || paths.length === 0) return paths.map(() => undefined);
+    if (this.trusted.length === 0 || paths.length === 0) return paths.map(() => undefined);
     const loaded = this.loaded;
     const values = loaded
       ? paths.map((p) => loaded.get(hashKey(pathKey(p))))
       : await this.cache.getNotes(paths.map(pathKey));
     return values.map((v) => {
-      if (v?.length !== RECORD_LENGTH || !bytesEqual(v.subarray(0, RUN_ID_LENGTH), this.trusted!)) return undefined;
+      if (v?.length !== RECORD_LENGTH || !this.trustedRuns.has(runKey(v))) return undefined;
       return {
         digest: v.subarray(RUN_ID_LENGTH, RUN_ID_LENGTH + DIGEST_LENGTH),
         treeId: toHex(v.subarray(RUN_ID_LENGTH + DIGEST_LENGTH)),
@@ -220,8 +255,12 @@ export class DirRecords {
     return blake3(buf, { length: DIGEST_LENGTH });
   }
 
-  /** Records a directory this run walked completely, with the tree id it got. */
-  record(path: Uint8Array, digest: Uint8Array, treeId: string): void {
+  /**
+   * Records a directory this run walked completely, with the tree id it got. `kept`: the trusted
+   * record the walk found for it; when it says the same, it stays (this run's chain names its run).
+   */
+  record(path: Uint8Array, digest: Uint8Array, treeId: string, kept?: DirRecord): void {
+    if (kept && !this.rewriteAll && kept.treeId === treeId && bytesEqual(kept.digest, digest)) return;
     const value = new Uint8Array(RECORD_LENGTH);
     value.set(this.run, 0);
     value.set(digest, RUN_ID_LENGTH);
@@ -263,8 +302,12 @@ export class DirRecords {
     this.flush();
     await this.writing;
     if (this.failed) return;
+    const chain = this.rewriteAll ? [this.run] : [this.run, ...this.trusted];
     await this.cache
-      .writeNotes([{ key: noteKey(RUN_NOTE, fromHex(snapshotId, 'snapshot id')), value: this.run }])
+      .writeNotes([
+        { key: noteKey(CHAIN_NOTE, this.run), value: Buffer.concat(chain) },
+        { key: noteKey(RUN_NOTE, fromHex(snapshotId, 'snapshot id')), value: this.run },
+      ])
       .catch(() => {});
   }
 

@@ -286,7 +286,7 @@ export class TreeBuilder {
       for (const [i, node] of subs) walked.set(i, await node);
       if (subdirs.every((i) => walked!.get(i)?.subtree === subRecords.get(i)!.treeId)) {
         this.countUnchanged(stats);
-        records?.record(path, digest, record.treeId);
+        records?.record(path, digest, record.treeId, record);
         return record.treeId;
       }
       prev = await this.prevEntries(record.treeId);
@@ -337,7 +337,7 @@ export class TreeBuilder {
         : await this.storeTree(nodes);
     if (records) {
       // Recorded only when every entry made it into the tree: one left out must be retried.
-      if (digest && nodes.length === entries.length) records.record(path, digest, id);
+      if (digest && nodes.length === entries.length) records.record(path, digest, id, record);
       else records.forget(path);
     }
     return id;

@@ -102,6 +102,55 @@ describe('DirRecords', () => {
     await cache.close();
   });
 
+  it('that a run kept hold for its snapshot too, for a bounded chain of runs', async () => {
+    const cache = await IndexCache.open(join(dir, 'chain'));
+    const x = Buffer.from('/c/x');
+    const y = Buffer.from('/c/y');
+    const digest = new Uint8Array(16).fill(5);
+    const other = 'ef'.repeat(32);
+    const recordsWritten = (spy: { mock: { calls: unknown[][] } }) =>
+      spy.mock.calls.flatMap((c) => c[0] as { key: Uint8Array }[]).filter((op) => op.key[0] === 0x77).length;
+
+    const run1 = await DirRecords.open(cache, undefined, true);
+    run1.record(x, digest, TREE);
+    run1.record(y, digest, TREE);
+    await run1.commit(snapshotId(11));
+
+    // Run 2: x as recorded (kept, nothing written), y with another tree (written).
+    const run2 = await DirRecords.open(cache, snapshotId(11), true);
+    const [x1, y1] = await run2.lookup([x, y]);
+    const writes = vi.spyOn(cache, 'writeNotes');
+    run2.record(x, digest, TREE, x1);
+    run2.record(y, digest, other, y1);
+    await run2.commit(snapshotId(12));
+    expect(recordsWritten(writes)).toBe(1);
+    writes.mockRestore();
+
+    // For snapshot 12: x from run 1, y from run 2. For snapshot 11: x still, y no longer.
+    const [x2, y2] = await (await DirRecords.open(cache, snapshotId(12), true)).lookup([x, y]);
+    expect([x2?.treeId, y2?.treeId]).toEqual([TREE, other]);
+    const [x3, y3] = await (await DirRecords.open(cache, snapshotId(11), true)).lookup([x, y]);
+    expect([x3?.treeId, y3]).toEqual([TREE, undefined]);
+
+    // A chain of 16 runs keeps x; the 17th rewrites it, and the chain starts again from there.
+    let parent = 12;
+    const written: number[] = [];
+    for (let n = 3; n <= 18; n++) {
+      const run = await DirRecords.open(cache, snapshotId(parent), true);
+      const [kept] = await run.lookup([x]);
+      expect(kept?.treeId, `run ${n}`).toBe(TREE);
+      const spy = vi.spyOn(cache, 'writeNotes');
+      run.record(x, digest, TREE, kept);
+      await run.commit(snapshotId(100 + n));
+      written.push(recordsWritten(spy));
+      spy.mockRestore();
+      parent = 100 + n;
+    }
+    // Runs 3..16 trust chains of 2..15 runs and keep x; run 17 trusts 16, so it rewrites x.
+    expect(written).toEqual([...Array(14).fill(0), 1, 0]);
+    await cache.close();
+  });
+
   it('are read in one pass when few, looked up one by one when many, with the same answers', async () => {
     const cache = await IndexCache.open(join(dir, 'preload'));
     const digest = new Uint8Array(16).fill(4);

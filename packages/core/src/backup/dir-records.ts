@@ -44,7 +44,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { BLOB_ID_LENGTH } from '../format/blob.js';
-import { bytesEqual, fromHex, toHex } from '../format/bytes.js';
+import { bytesEqual, bytesKey, concatBytes, fromHex, toHex } from '../format/bytes.js';
 import { groupName, userName } from '../fsmeta/owner-names.js';
 import { blake3 } from '../hashing/index.js';
 import type { IndexCache } from '../index/index-cache.js';
@@ -104,14 +104,10 @@ function noteKey(kind: number, bytes: Uint8Array): Uint8Array {
   return k;
 }
 
-const pathKey = (path: Uint8Array) => noteKey(DIR_NOTE, blake3(path, { length: DIGEST_LENGTH }));
+const pathHash = (path: Uint8Array) => blake3(path, { length: DIGEST_LENGTH });
 
-/** A loaded record's map key: its note key's path hash, one latin1 character per byte. */
-const hashKey = (noteKey: Uint8Array) =>
-  Buffer.from(noteKey.buffer, noteKey.byteOffset + 1, noteKey.byteLength - 1).toString('latin1');
-
-/** A run id as a set key. */
-const runKey = (record: Uint8Array) => Buffer.from(record.buffer, record.byteOffset, RUN_ID_LENGTH).toString('latin1');
+/** A record's run id as a set key. */
+const runKey = (record: Uint8Array) => bytesKey(record.subarray(0, RUN_ID_LENGTH));
 
 /**
  * The records of the `trusted` runs, read in one pass: an unchanged backup's walk looks one up per
@@ -130,7 +126,8 @@ async function loadRecords(
     read += batch.length;
     if (read > max) return undefined;
     for (const [key, value] of batch) {
-      if (value.length === RECORD_LENGTH && trusted.has(runKey(value))) loaded.set(hashKey(key), value);
+      // The key is DIR_NOTE ‖ path hash.
+      if (value.length === RECORD_LENGTH && trusted.has(runKey(value))) loaded.set(bytesKey(key.subarray(1)), value);
     }
   }
   return loaded;
@@ -164,16 +161,16 @@ export class DirRecords {
   private readonly trustedRuns: ReadonlySet<string>;
   /** Every directory gets a record of this run (its chain starts again), kept ones too. */
   private readonly rewriteAll: boolean;
+  /** The trusted runs' records by path hash (latin1), when they were few enough to load at once. */
+  private loaded: Map<string, Uint8Array> | undefined;
 
   private constructor(
     private readonly cache: IndexCache,
     private readonly run: Uint8Array,
     /** The runs whose records hold for the parent snapshot (see trustedChain); empty: none. */
     private readonly trusted: readonly Uint8Array[],
-    /** The trusted runs' records by path hash (latin1), when they were few enough to load at once. */
-    private readonly loaded: Map<string, Uint8Array> | undefined,
   ) {
-    this.trustedRuns = new Set(trusted.map(runKey));
+    this.trustedRuns = new Set(trusted.map(bytesKey));
     this.rewriteAll = trusted.length === 0 || trusted.length >= MAX_CHAIN;
   }
 
@@ -188,22 +185,23 @@ export class DirRecords {
     preloadMax = PRELOAD_MAX,
   ): Promise<DirRecords> {
     const trusted = use && parentId ? await trustedChain(cache, parentId) : [];
-    const loaded = trusted.length > 0 ? await loadRecords(cache, new Set(trusted.map(runKey)), preloadMax) : undefined;
-    return new DirRecords(cache, new Uint8Array(randomBytes(RUN_ID_LENGTH)), trusted, loaded);
+    const records = new DirRecords(cache, new Uint8Array(randomBytes(RUN_ID_LENGTH)), trusted);
+    if (records.usable) records.loaded = await loadRecords(cache, records.trustedRuns, preloadMax);
+    return records;
   }
 
-  /** True when records of the parent's run exist (lookups can find something). */
+  /** True when the parent snapshot's runs are known (lookups can find something). */
   get usable(): boolean {
     return this.trusted.length > 0;
   }
 
-  /** The parent run's records of these directories (undefined where none can be trusted). */
+  /** The trusted records of these directories (undefined where none can be trusted). */
   async lookup(paths: readonly Uint8Array[]): Promise<(DirRecord | undefined)[]> {
     if (this.trusted.length === 0 || paths.length === 0) return paths.map(() => undefined);
     const loaded = this.loaded;
     const values = loaded
-      ? paths.map((p) => loaded.get(hashKey(pathKey(p))))
-      : await this.cache.getNotes(paths.map(pathKey));
+      ? paths.map((p) => loaded.get(bytesKey(pathHash(p))))
+      : await this.cache.getNotes(paths.map((p) => noteKey(DIR_NOTE, pathHash(p))));
     return values.map((v) => {
       if (v?.length !== RECORD_LENGTH || !this.trustedRuns.has(runKey(v))) return undefined;
       return {
@@ -265,12 +263,12 @@ export class DirRecords {
     value.set(this.run, 0);
     value.set(digest, RUN_ID_LENGTH);
     value.set(fromHex(treeId, 'tree id'), RUN_ID_LENGTH + DIGEST_LENGTH);
-    this.queue({ key: pathKey(path), value });
+    this.queue({ key: noteKey(DIR_NOTE, pathHash(path)), value });
   }
 
   /** Deletes a directory's record (it was not walked completely: the next run walks it normally). */
   forget(path: Uint8Array): void {
-    this.queue({ key: pathKey(path), value: undefined });
+    this.queue({ key: noteKey(DIR_NOTE, pathHash(path)), value: undefined });
   }
 
   private queue(op: { key: Uint8Array; value: Uint8Array | undefined }): void {
@@ -305,7 +303,7 @@ export class DirRecords {
     const chain = this.rewriteAll ? [this.run] : [this.run, ...this.trusted];
     await this.cache
       .writeNotes([
-        { key: noteKey(CHAIN_NOTE, this.run), value: Buffer.concat(chain) },
+        { key: noteKey(CHAIN_NOTE, this.run), value: concatBytes(chain) },
         { key: noteKey(RUN_NOTE, fromHex(snapshotId, 'snapshot id')), value: this.run },
       ])
       .catch(() => {});

@@ -15,7 +15,7 @@ import type { BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { CairnError, throwIfAborted } from '../errors.js';
 import { BLOB_ID_LENGTH } from '../format/blob.js';
-import { bytesEqual, fromHexMany } from '../format/bytes.js';
+import { bytesEqual, bytesKey, fromHexMany } from '../format/bytes.js';
 import type { BackupKind, SnapshotError } from '../format/snapshot.js';
 import { encodeContentList, MAX_INLINE_CONTENT, type TreeNode } from '../format/tree.js';
 import { nodeFromStat } from '../fsmeta/node-from-stat.js';
@@ -57,10 +57,6 @@ export interface TreeBuilderOptions {
   /** Directory records: this run's are written, the parent's used (see dir-records.ts). */
   records?: DirRecords;
 }
-
-/** A map key for a name's exact bytes (latin1: one character per byte, cheaper than hex). */
-const nameKey = (name: Uint8Array): string =>
-  Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1');
 
 /** Directories walked concurrently at most (beyond that, subdirectories are walked in turn). */
 const MAX_ACTIVE_DIRS = 16;
@@ -179,7 +175,7 @@ export class TreeBuilder {
         this.report(rawPathText(full), err);
         continue;
       }
-      const prevNode = prev.get(nameKey(name));
+      const prevNode = prev.get(bytesKey(name));
       if (child.source) {
         const reuse = (await this.reusableContent([{ name }], [st], prev)).has(0);
         const record =
@@ -211,7 +207,7 @@ export class TreeBuilder {
     try {
       const loc = this.treeLocs.get(treeId);
       this.treeLocs.delete(treeId);
-      for await (const n of this.o.repo.treeEntries(treeId, this.o.signal, loc)) map.set(nameKey(n.name), n);
+      for await (const n of this.o.repo.treeEntries(treeId, this.o.signal, loc)) map.set(bytesKey(n.name), n);
     } catch (err) {
       if ((err as CairnError).code === 'ABORTED') throw err;
       // A damaged parent only costs re-reading: everything below is treated as new.
@@ -262,7 +258,7 @@ export class TreeBuilder {
       });
     }
     const subRecords = new Map<number, DirRecord>();
-    const found = records ? await records.lookup(subdirs.map((i) => entries[i]!.full)) : [];
+    const found = subdirs.length > 0 ? await records!.lookup(subdirs.map((i) => entries[i]!.full)) : [];
     subdirs.forEach((i, j) => {
       if (found[j]) subRecords.set(i, found[j]);
     });
@@ -309,7 +305,7 @@ export class TreeBuilder {
         if (node) pending.push(node);
         continue;
       }
-      const prevNode = prev.get(nameKey(e.name));
+      const prevNode = prev.get(bytesKey(e.name));
       if (st.isDirectory()) {
         // A subdirectory's record is used only if it names the parent snapshot's tree.
         const r = subRecords.get(i);
@@ -332,7 +328,7 @@ export class TreeBuilder {
     const settled = await Promise.all(pending.map((n) => ('wait' in n ? n.wait : n)));
     const nodes = settled.filter((n): n is TreeNode => n !== undefined);
     const id =
-      base && nodes.length === prev.size && nodes.every((n) => sameNode(n, prev.get(nameKey(n.name))))
+      base && nodes.length === prev.size && nodes.every((n) => sameNode(n, prev.get(bytesKey(n.name))))
         ? base // identical directory: identical tree blob, already stored
         : await this.storeTree(nodes);
     if (records) {
@@ -413,7 +409,7 @@ export class TreeBuilder {
     for (const [i, e] of entries.entries()) {
       const st = stats[i]!;
       if (!('ino' in st)) continue;
-      const p = prev.get(nameKey(e.name));
+      const p = prev.get(bytesKey(e.name));
       if (st.isDirectory() && p?.type === 'dir' && p.subtree && !located(i, p.subtree)) subtrees.push(p.subtree);
       if (!st.isFile()) continue;
       if (

@@ -1,9 +1,23 @@
-/** Hex helpers: fromHexMany decodes exactly what Buffer does, into one buffer, and refuses bad input. */
+/** Hex helpers: toHex encodes as Buffer does; fromHexMany decodes exactly what Buffer does, into one buffer, and refuses bad input. */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fromHex, fromHexMany, toHex } from '../../src/format/bytes.js';
 
 describe('hex', () => {
+  it('toHex writes what Buffer writes, for every length and for views into larger buffers', () => {
+    const big = new Uint8Array(randomBytes(300));
+    for (let n = 0; n <= 130; n++) {
+      for (const off of [0, 7]) {
+        const view = big.subarray(off, off + n);
+        expect(toHex(view)).toBe(Buffer.from(view).toString('hex'));
+      }
+    }
+    // A result stays valid once later calls reuse the scratch space.
+    const a = toHex(new Uint8Array(32).fill(0xab));
+    toHex(new Uint8Array(32).fill(0x01));
+    expect(a).toBe('ab'.repeat(32));
+  });
+
   it('fromHexMany decodes lower and upper case into views of one buffer', () => {
     const ids = Array.from({ length: 50 }, () => new Uint8Array(randomBytes(32)));
     const hexes = ids.map((b, i) => (i % 2 ? toHex(b).toUpperCase() : toHex(b)));

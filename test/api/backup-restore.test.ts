@@ -11,9 +11,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { backup, type CairnEvent, listSnapshots, restore } from '@cairn/core';
+import { BackupScan, backup, type CairnEvent, listSnapshots, type ProgressEvent, restore } from '@cairn/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, newRepo, reopen } from './helpers.js';
+import { cleanup, newRepo, reopen, tempDir } from './helpers.js';
 import { compareTrees, describeTree, isRoot, makeEdgeCaseTree, seededBytes } from './tree-fixtures.js';
 
 afterAll(cleanup);
@@ -186,6 +186,40 @@ describe('backup and restore of a real tree', () => {
     await restore(repo, 'latest', { target: out });
     expect(readdirSync(join(out, src)).sort()).toEqual(['keep']);
     expect(readdirSync(join(out, src, 'keep'))).toEqual(['a.txt']);
+    await repo.close();
+  });
+
+  it('uses a totals scan started before the repository was opened, only for the same scope, and stops it', async () => {
+    const base = tempDir();
+    const src = join(base, 'src');
+    mkdirSync(join(src, 'd'), { recursive: true });
+    for (let i = 0; i < 5; i++) writeFileSync(join(src, 'd', `f${i}.txt`), 'x'.repeat(100 * (i + 1)));
+    writeFileSync(join(src, 'skip.tmp'), 'y'.repeat(7));
+    // As the CLI does: the count starts, then the repository is opened (its key derived).
+    const scan = BackupScan.start({ paths: [src], excludes: ['*.tmp'] });
+    const { repo } = await newRepo(base);
+    const events: CairnEvent[] = [];
+    await backup(repo, { paths: [src], excludes: ['*.tmp'], scan, onEvent: (e) => events.push(e) });
+    const last = events.filter((e) => e.type === 'progress').at(-1) as ProgressEvent;
+    expect(last).toMatchObject({ filesTotal: 5, bytesTotal: 1500, totalsFinal: true, filesDone: 5 });
+    expect(await scan.finished).toEqual({ files: 5, bytes: 1500 });
+
+    // The backup's totals are that scan's (a held one stays unfinished), and the backup stops it.
+    const held = BackupScan.start({ paths: [src], excludes: ['*.tmp'] });
+    held.holdUntil(new Promise(() => {}));
+    events.length = 0;
+    await backup(repo, { paths: [src], excludes: ['*.tmp'], scan: held, onEvent: (e) => events.push(e) });
+    expect(events.filter((e) => e.type === 'progress').at(-1)).toMatchObject({ filesTotal: 0, totalsFinal: false });
+    expect(await held.finished).toEqual({ files: 0, bytes: 0 });
+
+    // Another scope: refused before anything is stored, and that scan is stopped too.
+    const other = BackupScan.start({ paths: [src] });
+    await expect(backup(repo, { paths: [src], excludes: ['*.tmp'], scan: other })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    other.holdUntil(new Promise(() => {})); // were it still running, only its stop would end it
+    await other.finished;
+    expect(await listSnapshots(repo)).toHaveLength(2);
     await repo.close();
   });
 

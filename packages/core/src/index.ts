@@ -5,6 +5,7 @@
 
 export { type BackupOptions, type BackupSummary, backup, type StreamSource } from './backup/backup.js';
 export { compileExcludes, type ExcludeMatcher } from './backup/excludes.js';
+export { BackupScan, type BackupScanScope, type ScanTotals } from './backup/scanner.js';
 export * from './chunking/index.js';
 export * from './compress/index.js';
 export * from './crypto/index.js';

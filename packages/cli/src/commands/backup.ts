@@ -1,9 +1,11 @@
 import {
   BACKUP_KINDS,
   type BackupKind,
+  BackupScan,
   CairnError,
   DATA_CLASSES,
   type DataClass,
+  type Repository,
   backup as runBackup,
 } from '@cairn/core';
 import { type Command, flag, list, str } from '../command.js';
@@ -74,26 +76,38 @@ const backup: Command = {
     if (useStdin && !stdinName) throw new UsageError('--stdin needs --stdin-name NAME', 'backup');
     const threads = str(args, 'threads');
     if (threads !== undefined && !/^\d+$/.test(threads)) throw new UsageError('--threads must be a number', 'backup');
-    const repo = await ctx.repository();
+    const scope = {
+      paths: args.positionals,
+      excludes: list(args, 'exclude'),
+      excludeFiles: list(args, 'exclude-file'),
+      oneFileSystem: flag(args, 'one-file-system'),
+    };
+    // Totals (for a percentage and an ETA) cost a second walk: only when progress is shown, and
+    // counted while the repository's key is derived (the main thread only waits then).
+    const scan = ctx.out.showsProgress && !useStdin ? BackupScan.start(scope, ctx.signal) : undefined;
+    let repo: Repository;
+    try {
+      repo = await ctx.repository();
+    } catch (err) {
+      scan?.stop();
+      throw err;
+    }
     const operator = str(args, 'operator');
     const host = str(args, 'host');
     const parent = str(args, 'parent');
     const summary = await runBackup(repo, {
-      ...(useStdin
-        ? { stream: { name: stdinName!, source: abortableStdin(ctx.signal) } }
-        : { paths: args.positionals }),
+      ...(useStdin ? { stream: { name: stdinName!, source: abortableStdin(ctx.signal) } } : { paths: scope.paths }),
       kind,
       class: cls,
       tags: list(args, 'tag'),
       ...(operator ? { operator } : {}),
       ...(host ? { host } : {}),
       ...(parent ? { parent } : {}),
-      excludes: list(args, 'exclude'),
-      excludeFiles: list(args, 'exclude-file'),
-      oneFileSystem: flag(args, 'one-file-system'),
+      excludes: scope.excludes,
+      excludeFiles: scope.excludeFiles,
+      oneFileSystem: scope.oneFileSystem,
       ...(threads !== undefined ? { threads: Number(threads) } : {}),
-      // Totals (for a percentage and an ETA) cost a second walk: only when progress is shown.
-      scan: ctx.out.showsProgress,
+      scan: scan ?? false,
       signal: ctx.signal,
       onEvent: (e) => ctx.out.event(e),
     });

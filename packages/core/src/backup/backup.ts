@@ -27,7 +27,7 @@ import { ContentPool } from './content-pool.js';
 import { DirRecords } from './dir-records.js';
 import { compileExcludes, readExcludeFiles } from './excludes.js';
 import { Packer } from './packer.js';
-import { scanTotals } from './scanner.js';
+import { BackupScan } from './scanner.js';
 import { TreeBuilder } from './tree-builder.js';
 
 /** A named byte stream to back up as one file (e.g. a database dump piped to stdin). */
@@ -65,8 +65,10 @@ export interface BackupOptions {
   /**
    * Count the files and bytes to back up alongside the backup, so progress events carry totals
    * and an ETA (default true). Costs a second walk of the tree: turn off when nobody shows progress.
+   * A {@link BackupScan} started before the repository was opened is used instead of a new count
+   * (it must cover these paths, excludes and `oneFileSystem`); the backup stops it when it ends.
    */
-  scan?: boolean;
+  scan?: boolean | BackupScan;
   signal?: AbortSignal;
   /** Receives start, progress, error and summary events. */
   onEvent?: EventHandler;
@@ -115,6 +117,15 @@ async function chooseParent(
 
 /** Runs a backup into `repo` and writes its snapshot. */
 export async function backup(repo: Repository, options: BackupOptions): Promise<BackupSummary> {
+  try {
+    return await runBackup(repo, options);
+  } finally {
+    // A count handed over is the backup's: it ends with it, whatever the outcome.
+    if (typeof options.scan === 'object') options.scan.stop();
+  }
+}
+
+async function runBackup(repo: Repository, options: BackupOptions): Promise<BackupSummary> {
   const started = new Date();
   const kind = options.kind ?? 'incremental';
   const host = options.host ?? hostname();
@@ -134,6 +145,14 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   const paths = options.stream ? [`/${options.stream.name}`] : options.paths!.map((p) => resolve(p));
   const patterns = [...(options.excludes ?? []), ...(await readExcludeFiles(options.excludeFiles ?? []))];
   const exclude = compileExcludes(patterns);
+  const givenScan = typeof options.scan === 'object' ? options.scan : undefined;
+  if (givenScan && !(await givenScan.covers(paths, patterns, !!options.oneFileSystem))) {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      'the totals scan given was started for other paths, excludes or file-system option than this backup',
+      { details: { field: 'scan' } },
+    );
+  }
 
   if (!options.stream) {
     const exists = await Promise.all(
@@ -157,6 +176,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   let records: DirRecords | undefined;
   const scanDone = new AbortController();
   let scanTimer: NodeJS.Timeout | undefined;
+  let scan: BackupScan | undefined;
   try {
     const index = await repo.index(signal);
     const parent = await chooseParent(repo, kind, host, paths, options.parent, signal);
@@ -192,23 +212,23 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       ...(signal ? { signal } : {}),
     });
 
-    const startScan = () =>
-      scanTotals(
-        paths,
-        exclude,
-        !!options.oneFileSystem,
+    scan = givenScan;
+    const follow = (counting: BackupScan) => {
+      counting.follow((t) => {
+        progress.filesTotal = t.files;
+        progress.bytesTotal = t.bytes;
+      });
+      void counting.finished.then(() => {
+        progress.totalsFinal = counting.done;
+      });
+    };
+    const startScan = () => {
+      scan = BackupScan.start(
+        { paths, excludes: patterns, oneFileSystem: !!options.oneFileSystem },
         AbortSignal.any([scanDone.signal, ...(signal ? [signal] : [])]),
-        (t) => {
-          progress.filesTotal = t.files;
-          progress.bytesTotal = t.bytes;
-        },
-      )
-        .then((t) => {
-          progress.filesTotal = t.files;
-          progress.bytesTotal = t.bytes;
-          progress.totalsFinal = true;
-        })
-        .catch(() => {});
+      );
+      follow(scan);
+    };
     let rootTree: string;
     if (options.stream) {
       rootTree = await backupStream(repo, builder, pool, packer, options.stream, progress, signal);
@@ -216,8 +236,19 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       // The count only serves an ETA. An incremental backup with a parent is mostly a walk of
       // metadata that the count would double, and often over within a second: it starts the
       // count only if it is still running after SCAN_DELAY_MS. Backups that read data start it now.
-      if (options.scan !== false) {
-        if (parent && kind !== 'full') scanTimer = setTimeout(startScan, SCAN_DELAY_MS);
+      // A count started before the repository was opened goes on, held back the same way if unfinished.
+      const walkFirst = parent !== undefined && kind !== 'full';
+      if (givenScan) {
+        follow(givenScan);
+        const left = SCAN_DELAY_MS - (Date.now() - started.getTime());
+        if (walkFirst && !givenScan.done && left > 0)
+          givenScan.holdUntil(
+            new Promise((resolve) => {
+              scanTimer = setTimeout(resolve, left);
+            }),
+          );
+      } else if (options.scan !== false) {
+        if (walkFirst) scanTimer = setTimeout(startScan, SCAN_DELAY_MS);
         else startScan();
       }
       rootTree = await builder.buildRoot(paths, parent?.tree);
@@ -288,6 +319,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     // The totals scan only feeds progress: stop it (it would otherwise keep walking the tree).
     clearTimeout(scanTimer);
     scanDone.abort();
+    scan?.stop();
     await pool?.close();
     await lock.release();
   }

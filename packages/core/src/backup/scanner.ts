@@ -4,7 +4,8 @@
  * through a {@link MetadataReader} of its own: synchronous while they are fast, so the count costs
  * the main thread (which the backup's walk also needs) as little as possible.
  */
-import type { ExcludeMatcher } from './excludes.js';
+import { resolve } from 'node:path';
+import { compileExcludes, type ExcludeMatcher, readExcludeFiles } from './excludes.js';
 import { MetadataReader } from './metadata-reader.js';
 import { isExcluded, joinRawPath } from './raw-path.js';
 
@@ -19,6 +20,7 @@ export async function scanTotals(
   oneFileSystem: boolean,
   signal: AbortSignal | undefined,
   onUpdate: (t: ScanTotals) => void,
+  options: { gate?: () => Promise<void> | undefined } = {},
 ): Promise<ScanTotals> {
   const reader = new MetadataReader();
   const totals: ScanTotals = { files: 0, bytes: 0 };
@@ -32,6 +34,8 @@ export async function scanTotals(
     }
   };
   const walkDir = async (dir: Buffer, rootDev: bigint): Promise<void> => {
+    const gate = options.gate?.();
+    if (gate) await gate;
     if (signal?.aborted) return;
     const names = await reader.readdir(dir).catch(() => [] as Buffer[]);
     const kept = names
@@ -52,4 +56,104 @@ export async function scanTotals(
     else if (st.isDirectory()) await walkDir(Buffer.from(p), st.dev);
   }
   return totals;
+}
+
+/** What a {@link BackupScan} counts: the same fields, meaning the same, as in `BackupOptions`. */
+export interface BackupScanScope {
+  paths: readonly string[];
+  excludes?: readonly string[];
+  excludeFiles?: readonly string[];
+  oneFileSystem?: boolean;
+}
+
+/**
+ * The count of files and bytes behind a backup's progress totals and ETA, started ahead of the
+ * backup. Why: opening a repository derives its key (scrypt, ~0.2 s at the default cost) on one
+ * core while the main thread waits; a count started before `Repository.open` is done in that
+ * time instead of competing with the backup's walk. Pass it as `BackupOptions.scan`: the backup
+ * uses it when it covers exactly what is backed up (else `INVALID_ARGUMENT`), and stops it when it
+ * ends. A scan never fails: unreadable entries and exclude files are left out of the count (the
+ * backup itself reports them).
+ */
+export class BackupScan {
+  /** Files and bytes counted so far (the final count once {@link done}). */
+  readonly totals: ScanTotals = { files: 0, bytes: 0 };
+  /** True once every path is counted. */
+  done = false;
+  /** Resolves with the final count, or the partial one when stopped; never rejects. */
+  readonly finished: Promise<ScanTotals>;
+  private readonly stopper = new AbortController();
+  private readonly scope: Promise<{ paths: string[]; patterns: string[] } | undefined>;
+  private readonly oneFileSystem: boolean;
+  private listener: ((t: ScanTotals) => void) | undefined;
+  private gate: Promise<void> | undefined;
+  private readonly releases = new Set<() => void>();
+
+  private constructor(scope: BackupScanScope, signal: AbortSignal | undefined) {
+    this.oneFileSystem = !!scope.oneFileSystem;
+    const paths = scope.paths.map((p) => resolve(p));
+    this.scope = readExcludeFiles(scope.excludeFiles ?? []).then(
+      (fromFiles) => ({ paths, patterns: [...(scope.excludes ?? []), ...fromFiles] }),
+      () => undefined,
+    );
+    const stop = signal ? AbortSignal.any([this.stopper.signal, signal]) : this.stopper.signal;
+    this.finished = this.scope
+      .then((s) => {
+        if (!s) return this.totals;
+        return scanTotals(s.paths, compileExcludes(s.patterns), this.oneFileSystem, stop, (t) => this.update(t), {
+          gate: () => this.gate,
+        }).then((t) => {
+          this.done = !stop.aborted;
+          this.update(t);
+          return this.totals;
+        });
+      })
+      .catch(() => this.totals);
+  }
+
+  /** Starts counting what a backup of `scope` will read; `signal` stops it. */
+  static start(scope: BackupScanScope, signal?: AbortSignal): BackupScan {
+    return new BackupScan(scope, signal);
+  }
+
+  /** Stops counting (the totals stay as they are). */
+  stop(): void {
+    this.stopper.abort();
+    for (const release of this.releases) release();
+  }
+
+  /** @internal Whether this scan counts exactly `paths` (resolved) minus `patterns`. */
+  async covers(paths: readonly string[], patterns: readonly string[], oneFileSystem: boolean): Promise<boolean> {
+    const s = await this.scope;
+    const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+    return !!s && oneFileSystem === this.oneFileSystem && same(s.paths, paths) && same(s.patterns, patterns);
+  }
+
+  /** @internal Calls `listener` with the totals now and on every update. */
+  follow(listener: (t: ScanTotals) => void): void {
+    this.listener = listener;
+    listener(this.totals);
+  }
+
+  /** @internal Counts no further directory until `until` settles (the walk goes first). */
+  holdUntil(until: Promise<void>): void {
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.releases.add(release);
+    void until.finally(release);
+    // Every hold must end (or the scan stop) before the count goes on.
+    const gate = Promise.all([this.gate, mine]).then(() => {
+      this.releases.delete(release);
+      if (this.gate === gate) this.gate = undefined;
+    });
+    this.gate = gate;
+  }
+
+  private update(t: ScanTotals): void {
+    this.totals.files = t.files;
+    this.totals.bytes = t.bytes;
+    this.listener?.(this.totals);
+  }
 }

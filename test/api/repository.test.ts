@@ -24,6 +24,33 @@ describe('repository', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
+  it('calls onKeyDerivation as the derivation for each key file tried starts, before the open resolves', async () => {
+    const { repo, base, store } = await newRepo();
+    await repo.addKey('second password', FAST_KDF);
+    let calls = 0;
+    let settled = false;
+    const opening = Repository.open(store, {
+      password: PASSWORD,
+      cacheDir: join(base, 'cache'),
+      onKeyDerivation: () => {
+        calls++;
+        expect(settled).toBe(false);
+      },
+    }).finally(() => {
+      settled = true;
+    });
+    expect((await opening).id).toBe(repo.id);
+    // Key files are tried in turn: one derivation for the right one, or two when the other comes first.
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(2);
+    calls = 0;
+    await expect(Repository.open(store, { password: 'wrong', onKeyDerivation: () => calls++ })).rejects.toMatchObject({
+      code: 'WRONG_PASSWORD',
+    });
+    expect(calls).toBe(2);
+    await repo.close();
+  });
+
   it('manages several keys: add, list, change, remove, never the last one', async () => {
     const { repo, base } = await newRepo();
     const second = await repo.addKey('second password', FAST_KDF);

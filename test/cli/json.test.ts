@@ -86,6 +86,15 @@ describe('backup --json', () => {
       bytes: { read: 12, added: 12 },
       partial: false,
     });
+    // The totals come from the count made while the key was derived, excludes applied.
+    const excluded = await b.run(['backup', '--json', '--exclude', 'c.txt', b.path('data')]);
+    expectCode(excluded, 0);
+    expect(jsonLines(excluded.stdout).filter((e) => e.type === 'progress').at(-1)).toMatchObject({
+      filesTotal: 1,
+      bytesTotal: 6,
+      totalsFinal: true,
+      filesDone: 1,
+    });
   });
 });
 

@@ -49,8 +49,11 @@ export class Context {
     return getPassword({ file: this.globals.passwordFile, command: this.globals.passwordCommand }, prompt);
   }
 
-  /** Opens the repository (once per command). */
-  async repository(): Promise<Repository> {
+  /**
+   * Opens the repository (once per command). `onKeyDerivation`: see `OpenOptions`; not called when
+   * the repository is open already.
+   */
+  async repository(options: { onKeyDerivation?: () => void } = {}): Promise<Repository> {
     if (this.openRepo) return this.openRepo;
     const store = this.store();
     if (!(await Repository.exists(store, this.signal))) {
@@ -61,6 +64,7 @@ export class Context {
       password,
       signal: this.signal,
       ...(this.globals.cacheDir ? { cacheDir: this.globals.cacheDir } : {}),
+      ...(options.onKeyDerivation ? { onKeyDerivation: options.onKeyDerivation } : {}),
     });
     return this.openRepo;
   }

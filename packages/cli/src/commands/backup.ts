@@ -83,15 +83,21 @@ const backup: Command = {
       oneFileSystem: flag(args, 'one-file-system'),
     };
     // Totals (for a percentage and an ETA) cost a second walk: only when progress is shown, and
-    // counted while the repository's key is derived (the main thread only waits then).
-    const scan = ctx.out.showsProgress && !useStdin ? BackupScan.start(scope, ctx.signal) : undefined;
+    // counted while the repository's key is derived (this thread only waits then). Started as the
+    // derivation starts, not before: the count would delay the reads that lead to it.
+    const counts = ctx.out.showsProgress && !useStdin;
+    let scan: BackupScan | undefined;
+    const startScan = () => {
+      if (counts) scan ??= BackupScan.start(scope, ctx.signal);
+    };
     let repo: Repository;
     try {
-      repo = await ctx.repository();
+      repo = await ctx.repository({ onKeyDerivation: startScan });
     } catch (err) {
       scan?.stop();
       throw err;
     }
+    startScan(); // the repository was open already
     const operator = str(args, 'operator');
     const host = str(args, 'host');
     const parent = str(args, 'parent');

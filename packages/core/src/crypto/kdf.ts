@@ -127,10 +127,22 @@ function loadArgon2id(): typeof Argon2idFn {
   return argon2id;
 }
 
-/** Derives the 32-byte key-file key from `password` under `kdf` (whose bounds must be checked). */
-export async function deriveKeyFromPassword(password: string | Uint8Array, kdf: KdfSpec): Promise<Uint8Array> {
+/**
+ * Derives the 32-byte key-file key from `password` under `kdf` (whose bounds must be checked).
+ * `onStarted` is called once the derivation is under way.
+ */
+export async function deriveKeyFromPassword(
+  password: string | Uint8Array,
+  kdf: KdfSpec,
+  onStarted?: () => void,
+): Promise<Uint8Array> {
   const pw = passwordBytes(password);
-  if (kdf.algorithm === 'scrypt') return scryptAsync(pw, kdf.salt, kdf);
+  if (kdf.algorithm === 'scrypt') {
+    const key = scryptAsync(pw, kdf.salt, kdf);
+    onStarted?.(); // scrypt runs on libuv's thread pool: this thread is free until it ends
+    return key;
+  }
+  onStarted?.();
   return loadArgon2id()({
     password: pw,
     salt: kdf.salt,

@@ -284,9 +284,10 @@ export function readKeyFileInfo(bytes: Uint8Array): KeyFileInfo {
 export async function openKeyFile(
   bytes: Uint8Array,
   password: string | Uint8Array,
+  options: { onKeyDerivation?: () => void } = {},
 ): Promise<{ master: MasterKeys; info: KeyFileInfo }> {
   const parsed = parseKeyFile(bytes);
-  const key = await deriveKeyFromPassword(password, parsed.kdf);
+  const key = await deriveKeyFromPassword(password, parsed.kdf, options.onKeyDerivation);
   let plaintext: Uint8Array;
   try {
     plaintext = xchacha20poly1305Open(key, parsed.nonce, parsed.sealedKeys, parsed.aad);

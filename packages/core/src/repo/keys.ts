@@ -73,6 +73,7 @@ export async function openWithPassword(
   store: Store,
   password: string | Uint8Array,
   signal?: AbortSignal,
+  onKeyDerivation?: () => void,
 ): Promise<{ master: MasterKeys; keyId: string }> {
   const ids = await listKeyIds(store, signal);
   if (ids.length === 0) throw new CairnError('CORRUPT_DATA', 'repository has no key files (keys/ is empty)');
@@ -89,7 +90,7 @@ export async function openWithPassword(
       throw err;
     }
     try {
-      const { master } = await openKeyFile(bytes, password);
+      const { master } = await openKeyFile(bytes, password, onKeyDerivation ? { onKeyDerivation } : {});
       return { master, keyId: id };
     } catch (err) {
       const code = (err as CairnError).code;

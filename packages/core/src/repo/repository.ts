@@ -59,6 +59,12 @@ export interface OpenOptions {
   signal?: AbortSignal;
   /** Called while the index cache catches up with the repository. */
   onIndexProgress?: (p: IndexSyncProgress) => void;
+  /**
+   * Called as the password's key derivation starts (once per key file tried). With scrypt, the
+   * default, the calling thread only waits until it ends (~0.2 s): work that needs no key can run
+   * then, e.g. a backup's `BackupScan`.
+   */
+  onKeyDerivation?: () => void;
 }
 
 /** Tree blobs kept decoded in memory (trees are re-read often while walking snapshots). */
@@ -141,7 +147,7 @@ export class Repository {
     if (!(await Repository.exists(store, options.signal))) {
       throw new CairnError('REPO_NOT_FOUND', `no repository at ${store.location} (run "cairn init" to create one)`);
     }
-    const { master, keyId } = await openWithPassword(store, options.password, options.signal);
+    const { master, keyId } = await openWithPassword(store, options.password, options.signal, options.onKeyDerivation);
     const sealed = await store.get(CONFIG_NAME, { signal: options.signal });
     const config = validateConfig(openJson(master.dataKey, 'config', sealed, CONFIG_NAME));
     return new Repository(store, config, master, keyId, resolveCacheRoot(options.cacheDir), options.onIndexProgress);

@@ -89,7 +89,11 @@ describe('backup --json', () => {
     // The totals come from the count made while the key was derived, excludes applied.
     const excluded = await b.run(['backup', '--json', '--exclude', 'c.txt', b.path('data')]);
     expectCode(excluded, 0);
-    expect(jsonLines(excluded.stdout).filter((e) => e.type === 'progress').at(-1)).toMatchObject({
+    expect(
+      jsonLines(excluded.stdout)
+        .filter((e) => e.type === 'progress')
+        .at(-1),
+    ).toMatchObject({
       filesTotal: 1,
       bytesTotal: 6,
       totalsFinal: true,

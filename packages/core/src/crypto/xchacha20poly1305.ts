@@ -2,15 +2,15 @@
  * XChaCha20-Poly1305 AEAD (draft-irtf-cfrg-xchacha), the cipher of every encrypted object in a
  * repository. The 24-byte nonce is large enough to pick at random for every message.
  *
- * Construction: subkey = HChaCha20(key, nonce[0..16]) (from @noble/ciphers), then RFC 8439
+ * Construction: subkey = HChaCha20(key, nonce[0..16]) (hchacha20.ts), then RFC 8439
  * ChaCha20-Poly1305 from node:crypto (OpenSSL, SIMD) under the subkey with the 12-byte nonce
  * 0x00000000 || nonce[16..24]. Sealed output is ciphertext || 16-byte tag. Opening verifies the
  * tag before any plaintext is returned; every failure is `AUTH_FAILED`, and plaintext decrypted
  * before the failed check is wiped.
  */
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
-import { hchacha } from '@noble/ciphers/chacha.js';
 import { CairnError } from '../errors.js';
+import { hchacha20Into } from './hchacha20.js';
 
 /** Key length in bytes. */
 export const XCHACHA_KEY_LENGTH = 32;
@@ -20,10 +20,6 @@ export const XCHACHA_NONCE_LENGTH = 24;
 export const XCHACHA_TAG_LENGTH = 16;
 
 const EMPTY = new Uint8Array(0);
-// "expand 32-byte k" as the four words HChaCha20 starts from. noble takes words in memory
-// (little-endian byte) order and handles big-endian hosts itself.
-const SIGMA = new Uint32Array(4);
-new Uint8Array(SIGMA.buffer).set(new TextEncoder().encode('expand 32-byte k'));
 
 function checkBytes(value: unknown, field: string, length?: number): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
@@ -40,13 +36,10 @@ function checkBytes(value: unknown, field: string, length?: number): asserts val
   }
 }
 
-// Scratch words for HChaCha20 (noble takes words; input views may be unaligned, so bytes are
-// copied in): small blobs come by the thousand, and three typed arrays per call cost more than the
-// HChaCha20 rounds. Used synchronously and zeroed after each use (see innerParams' callers).
-const SCRATCH_KEY = new Uint32Array(8);
-const SCRATCH_NONCE = new Uint32Array(4);
-const SCRATCH_SUBKEY = new Uint32Array(8);
-const SCRATCH_SUBKEY_BYTES = new Uint8Array(SCRATCH_SUBKEY.buffer);
+// The subkey goes into module scratch memory: small blobs come by the thousand, and an allocation
+// per call costs about as much as HChaCha20 itself. Used synchronously and zeroed after each use
+// (see innerParams' callers).
+const SCRATCH_SUBKEY = new Uint8Array(32);
 
 /**
  * The ChaCha20-Poly1305 key and 12-byte IV for an XChaCha20 nonce. The subkey is a view of
@@ -57,11 +50,8 @@ function innerParams(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; 
   checkBytes(nonce, 'nonce', XCHACHA_NONCE_LENGTH);
   const iv = new Uint8Array(12);
   iv.set(nonce.subarray(16, 24), 4);
-  new Uint8Array(SCRATCH_KEY.buffer).set(key);
-  new Uint8Array(SCRATCH_NONCE.buffer).set(nonce.subarray(0, 16));
-  hchacha(SIGMA, SCRATCH_KEY, SCRATCH_NONCE, SCRATCH_SUBKEY);
-  SCRATCH_KEY.fill(0);
-  return { subkey: SCRATCH_SUBKEY_BYTES, iv };
+  hchacha20Into(key, nonce, SCRATCH_SUBKEY);
+  return { subkey: SCRATCH_SUBKEY, iv };
 }
 
 /** Random bytes drawn ahead (CSPRNG) and handed out 24 at a time: one system call per 170 nonces. */

@@ -97,6 +97,29 @@ function sameContent(a: TreeNode | undefined, b: TreeNode): boolean {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
+/** An entry of a directory being walked: its name and full path, as raw bytes. */
+interface DirEntry {
+  name: Buffer;
+  full: Buffer;
+}
+
+/**
+ * The entries of a listing that are not excluded. Always an array of objects to V8, even when
+ * empty: `map`/`filter` return a small-integer array for an empty listing, and the first empty
+ * directory after the walk was optimized sent it back to the interpreter (a recompilation of
+ * the walk's largest function, ~20 ms).
+ */
+function listEntries(dir: Buffer, names: readonly Buffer[], exclude: ExcludeMatcher): DirEntry[] {
+  const entries: DirEntry[] = [EMPTY_ENTRY];
+  entries.length = 0;
+  for (const name of names) {
+    const full = joinRawPath(dir, name);
+    if (!isExcluded(exclude, full, name)) entries.push({ name, full });
+  }
+  return entries;
+}
+const EMPTY_ENTRY: DirEntry = { name: Buffer.alloc(0), full: Buffer.alloc(0) };
+
 /** A file node whose content is still being stored (wrapped so `await` does not wait for it). */
 interface PendingNode {
   wait: Promise<TreeNode | undefined>;
@@ -245,9 +268,7 @@ export class TreeBuilder {
       records?.forget(path);
       return this.storeTree([]);
     }
-    const entries = listing
-      .map((name) => ({ name, full: joinRawPath(path, name) }))
-      .filter((e) => !isExcluded(this.o.exclude, e.full, e.name));
+    const entries = listEntries(path, listing, this.o.exclude);
     const stats = await this.meta.lstatAll(entries.map((e) => e.full));
     const digest = records?.digest(entries, stats);
     // The parent run's records of the subdirectories: for this directory's fast path and theirs.

@@ -11,7 +11,16 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { BackupScan, backup, type CairnEvent, listSnapshots, type ProgressEvent, restore } from '@cairn/core';
+import {
+  BackupScan,
+  backup,
+  type CairnEvent,
+  listSnapshots,
+  type ProgressEvent,
+  repositoryStats,
+  restore,
+  verify,
+} from '@cairn/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, newRepo, reopen, tempDir } from './helpers.js';
 import { compareTrees, describeTree, isRoot, makeEdgeCaseTree, seededBytes } from './tree-fixtures.js';
@@ -186,6 +195,32 @@ describe('backup and restore of a real tree', () => {
     await restore(repo, 'latest', { target: out });
     expect(readdirSync(join(out, src)).sort()).toEqual(['keep']);
     expect(readdirSync(join(out, src, 'keep'))).toEqual(['a.txt']);
+    await repo.close();
+  });
+
+  it('stores every tree of a tree of many directories once, sealed by the content workers', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    // 600 directories: 200 empty ones (one and the same tree blob), 400 with a file each, and
+    // enough data that the content workers run (trees are sealed there once they do).
+    for (let i = 0; i < 200; i++) mkdirSync(join(src, 'empty', `e${i}`), { recursive: true });
+    for (let i = 0; i < 400; i++) {
+      mkdirSync(join(src, 'full', `d${i}`, 'sub'), { recursive: true });
+      writeFileSync(join(src, 'full', `d${i}`, 'sub', 'f.txt'), `file ${i}\n`);
+    }
+    writeFileSync(join(src, 'big.bin'), seededBytes(8 * 1024 * 1024, 7));
+    const summary = await backup(repo, { paths: [src] });
+    expect(summary.dirs).toBe(1 + 1 + 200 + 1 + 800);
+    const report = await verify(repo, { readData: true });
+    expect(report.problems).toEqual([]);
+    // One tree per distinct directory: the empty ones share one, each d<i> and its sub differ,
+    // plus one for each directory on the way to src (the root included).
+    const above = src.split('/').filter(Boolean).length;
+    const stats = await repositoryStats(repo);
+    expect(stats.treeBlobs).toBe(above + 1 + 1 + 1 + 1 + 800); // src, empty, e* (one), full, d* and sub
+    const out = join(base, 'out');
+    await restore(repo, 'latest', { target: out });
+    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
     await repo.close();
   });
 

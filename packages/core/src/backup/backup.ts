@@ -194,6 +194,7 @@ async function runBackup(repo: Repository, options: BackupOptions): Promise<Back
       progress.bytesDone += bytes;
       progress.tick();
     });
+    packer.sealer = pool;
     // Every file will be read: the workers start now, while the walk reaches its first files
     // (with a parent, only on the first changed file: an unchanged backup never needs them).
     if (!options.stream && (!parent || kind === 'full')) pool.start();

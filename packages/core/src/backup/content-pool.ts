@@ -3,12 +3,16 @@
  * compression and sealing use every core while the main thread walks the tree, answers dedup
  * lookups and writes packs. Each worker has up to {@link JOBS_PER_WORKER} jobs queued, so it never
  * waits for the main thread to hand it the next one; small files are batched into one job to
- * amortise message round trips. Falls back to processing inline when threads are disabled or the
- * worker bundle is absent (tests running from source).
+ * amortise message round trips. Once the workers run, they also seal the tree blobs whose ids the
+ * main thread computed, in batches, so the walk of many small directories does not wait on it.
+ * Falls back to processing inline when threads are disabled or the worker bundle is absent (tests
+ * running from source).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Compression } from '../compress/index.js';
 import { CairnError, type ErrorCode } from '../errors.js';
+import { BLOB_ID_LENGTH, type BlobType } from '../format/blob.js';
 import { bundledWorkerScript } from '../worker-script.js';
 import {
   ContentProcessor,
@@ -16,6 +20,7 @@ import {
   type ContentServices,
   type ContentSettings,
   type FileExpectation,
+  type RawBatch,
 } from './content-processor.js';
 import type { FileTask, ToMain, ToWorker } from './content-protocol.js';
 
@@ -23,6 +28,15 @@ interface Task {
   file: FileTask;
   resolve: (r: ContentResult) => void;
   reject: (e: unknown) => void;
+}
+
+/** Blobs waiting to be sealed on a worker, all of one type and compression. */
+interface RawPending {
+  type: BlobType;
+  compression: Compression;
+  ids: Uint8Array[];
+  raws: Uint8Array[];
+  bytes: number;
 }
 
 interface WorkerSlot {
@@ -38,6 +52,9 @@ const BATCH_FILES = 64;
 const BATCH_BYTES = 8 * 1024 * 1024;
 /** Jobs a worker holds at once: one running, one ready to start. */
 const JOBS_PER_WORKER = 2;
+/** Blobs to seal are sent in batches of this many bytes or blobs at most. */
+const SEAL_BATCH_BYTES = 1024 * 1024;
+const SEAL_BATCH_BLOBS = 256;
 
 /** Number of worker threads used by default: one per core. */
 export function defaultThreads(): number {
@@ -46,6 +63,10 @@ export function defaultThreads(): number {
 
 export class ContentPool {
   private readonly queue: Task[] = [];
+  /** Blobs to seal, by type and compression, not yet in a batch. */
+  private rawPending: RawPending | undefined;
+  /** Batches of blobs to seal, sent before any file (the main thread does not wait for them). */
+  private readonly sealQueue: RawBatch[] = [];
   private readonly slots: WorkerSlot[] = [];
   private readonly inline: ContentProcessor;
   private inlineBusy: Promise<unknown> = Promise.resolve();
@@ -116,13 +137,65 @@ export class ContentPool {
       const own = new Uint8Array(path);
       this.queue.push({ file: { path: own, size: expect.size, mtimeNs: expect.mtimeNs.toString() }, resolve, reject });
       // Dispatch once the walker has queued what it has at hand: fuller batches of small files.
-      if (!this.dispatchScheduled) {
-        this.dispatchScheduled = true;
-        setImmediate(() => {
-          this.dispatchScheduled = false;
-          this.dispatch();
-        });
-      }
+      this.scheduleDispatch();
+    });
+  }
+
+  /**
+   * True when blobs can be sealed on worker threads ({@link sealRaw}): once they run. A backup that
+   * reads no file (unchanged) does not start them for the few trees it stores.
+   */
+  get sealsElsewhere(): boolean {
+    return this.slots.length > 0 && !this.closed && !this.failure;
+  }
+
+  /**
+   * Queues a blob whose id the caller computed, to be sealed on a worker and delivered to the
+   * packer like content ({@link drain} waits for it). Only when {@link sealsElsewhere}.
+   */
+  sealRaw(type: BlobType, id: Uint8Array, raw: Uint8Array, compression: Compression): void {
+    if (this.failure) throw this.failure;
+    let p = this.rawPending;
+    if (p && (p.type !== type || p.compression !== compression)) {
+      this.batchRaw();
+      p = undefined;
+    }
+    p ??= this.rawPending = { type, compression, ids: [], raws: [], bytes: 0 };
+    p.ids.push(id);
+    p.raws.push(raw);
+    p.bytes += raw.length;
+    // Sent in full batches (the rest when the backup drains): a message and a delivery per blob
+    // would cost the main thread more than sealing it.
+    if (p.bytes >= SEAL_BATCH_BYTES || p.raws.length >= SEAL_BATCH_BLOBS) {
+      this.batchRaw();
+      this.scheduleDispatch();
+    }
+  }
+
+  /** Turns the pending blobs to seal into one transferable batch. */
+  private batchRaw(): void {
+    const p = this.rawPending;
+    if (!p) return;
+    this.rawPending = undefined;
+    const ids = new Uint8Array(p.ids.length * BLOB_ID_LENGTH);
+    const raw = new Uint8Array(p.bytes);
+    const lengths = new Uint32Array(p.raws.length);
+    let at = 0;
+    p.raws.forEach((r, i) => {
+      ids.set(p.ids[i]!, i * BLOB_ID_LENGTH);
+      raw.set(r, at);
+      lengths[i] = r.length;
+      at += r.length;
+    });
+    this.sealQueue.push({ type: p.type, compression: p.compression, ids, raw, lengths });
+  }
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
     });
   }
 
@@ -152,10 +225,23 @@ export class ContentPool {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0 && !this.failure) {
+    while (!this.failure) {
       const free = this.slots.filter((s) => s.jobs.size < JOBS_PER_WORKER);
       if (free.length === 0) return;
+      if (this.queue.length === 0 && this.sealQueue.length === 0) return;
       const slot = free.reduce((a, b) => (b.load < a.load ? b : a));
+      const batch = this.sealQueue.shift();
+      if (batch) {
+        const job = ++this.jobSeq;
+        slot.jobs.set(job, { tasks: [] });
+        const seal: ToWorker = { t: 'seal', job, batch };
+        slot.worker.postMessage(seal, [
+          batch.ids.buffer as ArrayBuffer,
+          batch.raw.buffer as ArrayBuffer,
+          batch.lengths.buffer as ArrayBuffer,
+        ]);
+        continue;
+      }
       const tasks = this.nextJob();
       const job = ++this.jobSeq;
       slot.jobs.set(job, { tasks });
@@ -215,12 +301,20 @@ export class ContentPool {
   async drain(): Promise<void> {
     await this.inlineBusy;
     await this.inline.finishBatch();
+    this.batchRaw();
+    this.dispatch();
     if (this.busy()) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     if (this.failure) throw this.failure;
   }
 
   private busy(): boolean {
-    return !this.failure && (this.queue.length > 0 || this.slots.some((s) => s.jobs.size > 0));
+    return (
+      !this.failure &&
+      (this.queue.length > 0 ||
+        this.sealQueue.length > 0 ||
+        this.rawPending !== undefined ||
+        this.slots.some((s) => s.jobs.size > 0))
+    );
   }
 
   private settleDrain(): void {
@@ -233,6 +327,8 @@ export class ContentPool {
     if (this.failure) return;
     this.failure = err;
     for (const t of this.queue.splice(0)) t.reject(err);
+    this.sealQueue.length = 0;
+    this.rawPending = undefined;
     for (const slot of this.slots) {
       for (const job of slot.jobs.values()) for (const t of job.tasks) t.reject(err);
       slot.jobs.clear();

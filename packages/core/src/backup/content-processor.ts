@@ -16,7 +16,7 @@ import { BufferPool } from '../buffer-pool.js';
 import { FastCdcChunker } from '../chunking/index.js';
 import { type Compression, compressionId } from '../compress/index.js';
 import { CairnError, throwIfAborted } from '../errors.js';
-import { BLOB_ID_LENGTH, BLOB_OVERHEAD, packBlob, sealPackedInto } from '../format/blob.js';
+import { BLOB_ID_LENGTH, BLOB_OVERHEAD, type BlobType, packBlob, sealPackedInto } from '../format/blob.js';
 import { toHex } from '../format/bytes.js';
 import { blake3 } from '../hashing/index.js';
 
@@ -29,6 +29,20 @@ export interface SealedBatch {
   buffer: ArrayBuffer;
   ids: Uint8Array;
   meta: Uint32Array;
+  /** The blobs' type (default `data`: file content). */
+  type?: BlobType;
+}
+
+/**
+ * Raw blobs to seal, packed for transfer between threads: the bytes back to back in `raw`, their
+ * lengths in `lengths`, their ids (already computed, 32 bytes each) in `ids`.
+ */
+export interface RawBatch {
+  type: BlobType;
+  compression: Compression;
+  ids: Uint8Array;
+  raw: Uint8Array;
+  lengths: Uint32Array;
 }
 
 /** What the main thread provides to a processor. */
@@ -172,6 +186,44 @@ export class ContentProcessor {
     const left = this.deliveries;
     this.deliveries = [];
     await Promise.all(left);
+  }
+
+  /**
+   * Seals blobs whose ids the main thread computed (tree blobs: sealing them there held up the
+   * walk) and delivers them like content, without waiting for acceptance (see {@link finishBatch}).
+   */
+  async sealRaw(batch: RawBatch): Promise<void> {
+    const n = batch.lengths.length;
+    let bound = 0;
+    for (let i = 0; i < n; i++) bound += batch.lengths[i]! + BLOB_OVERHEAD;
+    const out = this.buffers.take(bound);
+    const buffer = out.buffer as ArrayBuffer;
+    const ids = new Uint8Array(batch.ids);
+    const meta = new Uint32Array(n * 3);
+    let at = 0;
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      const length = batch.lengths[i]!;
+      const raw = batch.raw.subarray(at, at + length);
+      at += length;
+      const p = packBlob(
+        batch.type,
+        ids.subarray(i * BLOB_ID_LENGTH, (i + 1) * BLOB_ID_LENGTH),
+        raw,
+        batch.compression,
+      );
+      const sealed = sealPackedInto(this.settings.dataKey, p, out, off);
+      meta[i * 3] = compressionId(p.meta.compression);
+      meta[i * 3 + 1] = length;
+      meta[i * 3 + 2] = sealed;
+      off += sealed;
+    }
+    if (this.deliveries.length >= MAX_DELIVERIES) await this.deliveries.shift();
+    const d = this.services
+      .deliver({ buffer, ids, meta, type: batch.type })
+      .then((back) => this.buffers.give(back ?? buffer));
+    d.catch(() => {}); // observed by the await above or by finishBatch
+    this.deliveries.push(d);
   }
 
   /** Drops pending chunks and waits out deliveries already handed over (after a failure). */

@@ -1,5 +1,5 @@
 /** Messages between the main thread and content workers (structured-clone friendly, ids packed). */
-import type { ContentResult, SealedBatch } from './content-processor.js';
+import type { ContentResult, RawBatch, SealedBatch } from './content-processor.js';
 
 /** A file as sent to a worker. */
 export interface FileTask {
@@ -11,6 +11,8 @@ export interface FileTask {
 
 export type ToWorker =
   | { t: 'job'; job: number; files: FileTask[] }
+  /** Blobs to seal and deliver (tree blobs); answered by a `job-done` without files. */
+  | { t: 'seal'; job: number; batch: RawBatch }
   /** `need`: a lookup's answer; `buffer`: a delivered batch's buffer, moved back to be filled again. */
   | { t: 'reply'; req: number; need?: Uint8Array; buffer?: ArrayBuffer };
 

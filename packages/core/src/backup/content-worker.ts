@@ -56,6 +56,21 @@ port.on('message', (msg: ToWorker) => {
     return;
   }
   // Jobs run one after another; replies above interleave freely.
+  if (msg.t === 'seal') {
+    const { job, batch } = msg;
+    queue = queue.then(async () => {
+      let error: { code: string; message: string } | undefined;
+      try {
+        await processor.sealRaw(batch);
+        await processor.finishBatch();
+      } catch (err) {
+        await processor.discard();
+        error = describeError(err);
+      }
+      post({ t: 'job-done', job, files: [], bytes: 0, ...(error ? { error } : {}) });
+    });
+    return;
+  }
   queue = queue.then(async () => {
     const files: FileOutcome[] = [];
     for (const f of msg.files) {

@@ -37,9 +37,24 @@ export interface PackerStats {
   packs: number;
 }
 
+/** Seals blobs on other threads (the content pool's workers); see {@link Packer.sealer}. */
+export interface RawSealer {
+  /** False while it cannot (no worker running): the packer seals on this thread then. */
+  readonly sealsElsewhere: boolean;
+  /** Seals the blob and delivers it to the packer later (before the pool drains). */
+  sealRaw(type: BlobType, id: Uint8Array, raw: Uint8Array, compression: Compression): void;
+}
+
 export class Packer {
   private readonly writers = new Map<BlobType, PackWriter>();
   private readonly inFlight = new Set<string>();
+  /** Ids handed to the {@link sealer} and not yet delivered: stored once however often they come. */
+  private readonly sealing = new Set<string>();
+  /**
+   * Where {@link addRaw} seals new blobs when it can, instead of on this thread: a backup's tree
+   * blobs, sealed on the main thread, held up its walk of many small directories.
+   */
+  sealer: RawSealer | undefined;
   /** Blocks of stored packs, reused by the next ones (the store keeps no reference after a put). */
   private readonly freeBlocks: Uint8Array[] = [];
   private readonly allocateBlock = () => this.freeBlocks.pop() ?? new Uint8Array(PACK_BLOCK_SIZE);
@@ -70,7 +85,8 @@ export class Packer {
     const at: number[] = [];
     for (let i = 0; i < n; i++) {
       const id = packed.subarray(i * BLOB_ID_LENGTH, (i + 1) * BLOB_ID_LENGTH);
-      if (!this.inFlight.has(toHex(id))) {
+      const key = toHex(id);
+      if (!this.inFlight.has(key) && !this.sealing.has(key)) {
         ask.push(id);
         at.push(i);
       }
@@ -89,11 +105,12 @@ export class Packer {
    */
   async deliver(batch: SealedBatch): Promise<undefined> {
     const bytes = new Uint8Array(batch.buffer);
+    const type = batch.type ?? 'data';
     let off = 0;
     for (let i = 0; i < batch.meta.length / 3; i++) {
       const length = batch.meta[i * 3 + 2]!;
       const full = this.add({
-        type: 'data',
+        type,
         id: batch.ids.subarray(i * BLOB_ID_LENGTH, (i + 1) * BLOB_ID_LENGTH),
         compression: compressionFromId(batch.meta[i * 3]!),
         rawLength: batch.meta[i * 3 + 1]!,
@@ -109,7 +126,12 @@ export class Packer {
   async addRaw(type: BlobType, raw: Uint8Array, compression: Compression): Promise<string> {
     const id = blobId(this.repo.keys.idKey, raw);
     const [need] = await this.lookup(id);
-    if (need) await this.add(sealBlob(this.repo.keys.dataKey, type, id, raw, compression));
+    if (need) {
+      if (this.sealer?.sealsElsewhere) {
+        this.sealing.add(toHex(id));
+        this.sealer.sealRaw(type, id, raw, compression);
+      } else await this.add(sealBlob(this.repo.keys.dataKey, type, id, raw, compression));
+    }
     return toHex(id);
   }
 
@@ -140,6 +162,7 @@ export class Packer {
     if (this.failure) throw this.failure;
     throwIfAborted(this.options.signal);
     const key = toHex(blob.id);
+    this.sealing.delete(key);
     if (this.inFlight.has(key)) return; // two workers raced to store the same new chunk
     this.inFlight.add(key);
     let writer = this.writers.get(blob.type);

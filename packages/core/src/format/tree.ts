@@ -65,6 +65,10 @@ const NODE_TYPES: ReadonlySet<string> = new Set(['file', 'dir', 'symlink', 'fifo
 
 /** Name bytes as text when they are valid UTF-8 that round-trips, else undefined. */
 function asUtf8(bytes: Uint8Array): string | undefined {
+  // Most names are ASCII: those are their own text, with no decoding and re-encoding to compare.
+  let i = 0;
+  while (i < bytes.length && bytes[i]! < 0x80) i++;
+  if (i === bytes.length) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
   try {
     const s = utf8.decode(bytes);
     return Buffer.from(s, 'utf8').equals(bytes) ? s : undefined;

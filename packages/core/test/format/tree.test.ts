@@ -80,6 +80,16 @@ describe('trees', () => {
     expect(tree.nodes.at(-1)!.mtimeNs).toBe(-5n);
   });
 
+  it('stores ASCII names (every byte 1-127 but the slash) as text and reads back the same bytes', () => {
+    const all = Array.from({ length: 127 }, (_, i) => i + 1).filter((b) => b !== 0x2f);
+    const names = [bytes(...all), bytes(0x7f), bytes(0x01, 0x22, 0x5c), bytes(0x61)].sort(compareNames);
+    const raw = encodeTree({ nodes: names.map((name) => ({ ...sampleFile('x'), name })) });
+    const entries = parse(raw).entries;
+    expect(entries.every((e) => typeof e.name === 'string' && e.nameRaw === undefined)).toBe(true);
+    expect(entries.map((e) => Buffer.from(e.name as string, 'utf8'))).toEqual(names.map((n) => Buffer.from(n)));
+    expect(decodeTree(raw).nodes.map((n) => n.name)).toEqual(names);
+  });
+
   it('uses nameRaw for overlong or surrogate UTF-8 encodings, which do not round-trip as text', () => {
     for (const name of [bytes(0xc0, 0xaf), bytes(0xed, 0xa0, 0x80), bytes(0xef, 0xbb, 0xbf, 0x61)]) {
       const raw = encodeTree({ nodes: [{ ...sampleFile('x'), name }] });

@@ -174,9 +174,9 @@ async function runBackup(repo: Repository, options: BackupOptions): Promise<Back
   let pool: ContentPool | undefined;
   let packer: Packer | undefined;
   let records: DirRecords | undefined;
-  const scanDone = new AbortController();
   let scanTimer: NodeJS.Timeout | undefined;
-  let scan: BackupScan | undefined;
+  /** The count this backup started itself (one handed over is stopped by {@link backup}). */
+  let ownScan: BackupScan | undefined;
   try {
     const index = await repo.index(signal);
     const parent = await chooseParent(repo, kind, host, paths, options.parent, signal);
@@ -213,7 +213,6 @@ async function runBackup(repo: Repository, options: BackupOptions): Promise<Back
       ...(signal ? { signal } : {}),
     });
 
-    scan = givenScan;
     const follow = (counting: BackupScan) => {
       counting.follow((t) => {
         progress.filesTotal = t.files;
@@ -224,11 +223,8 @@ async function runBackup(repo: Repository, options: BackupOptions): Promise<Back
       });
     };
     const startScan = () => {
-      scan = BackupScan.start(
-        { paths, excludes: patterns, oneFileSystem: !!options.oneFileSystem },
-        AbortSignal.any([scanDone.signal, ...(signal ? [signal] : [])]),
-      );
-      follow(scan);
+      ownScan = BackupScan.start({ paths, excludes: patterns, oneFileSystem: !!options.oneFileSystem }, signal);
+      follow(ownScan);
     };
     let rootTree: string;
     if (options.stream) {
@@ -319,8 +315,7 @@ async function runBackup(repo: Repository, options: BackupOptions): Promise<Back
   } finally {
     // The totals scan only feeds progress: stop it (it would otherwise keep walking the tree).
     clearTimeout(scanTimer);
-    scanDone.abort();
-    scan?.stop();
+    ownScan?.stop();
     await pool?.close();
     await lock.release();
   }

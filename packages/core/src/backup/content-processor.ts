@@ -193,37 +193,16 @@ export class ContentProcessor {
    * walk) and delivers them like content, without waiting for acceptance (see {@link finishBatch}).
    */
   async sealRaw(batch: RawBatch): Promise<void> {
-    const n = batch.lengths.length;
-    let bound = 0;
-    for (let i = 0; i < n; i++) bound += batch.lengths[i]! + BLOB_OVERHEAD;
-    const out = this.buffers.take(bound);
-    const buffer = out.buffer as ArrayBuffer;
-    const ids = new Uint8Array(batch.ids);
-    const meta = new Uint32Array(n * 3);
+    const starts: number[] = [];
     let at = 0;
-    let off = 0;
-    for (let i = 0; i < n; i++) {
-      const length = batch.lengths[i]!;
-      const raw = batch.raw.subarray(at, at + length);
+    for (const length of batch.lengths) {
+      starts.push(at);
       at += length;
-      const p = packBlob(
-        batch.type,
-        ids.subarray(i * BLOB_ID_LENGTH, (i + 1) * BLOB_ID_LENGTH),
-        raw,
-        batch.compression,
-      );
-      const sealed = sealPackedInto(this.settings.dataKey, p, out, off);
-      meta[i * 3] = compressionId(p.meta.compression);
-      meta[i * 3 + 1] = length;
-      meta[i * 3 + 2] = sealed;
-      off += sealed;
     }
-    if (this.deliveries.length >= MAX_DELIVERIES) await this.deliveries.shift();
-    const d = this.services
-      .deliver({ buffer, ids, meta, type: batch.type })
-      .then((back) => this.buffers.give(back ?? buffer));
-    d.catch(() => {}); // observed by the await above or by finishBatch
-    this.deliveries.push(d);
+    const bound = at + batch.lengths.length * BLOB_OVERHEAD;
+    await this.sealAndDeliver(batch.type, batch.compression, batch.ids, bound, (j) =>
+      batch.raw.subarray(starts[j]!, starts[j]! + batch.lengths[j]!),
+    );
   }
 
   /** Drops pending chunks and waits out deliveries already handed over (after a failure). */
@@ -327,26 +306,45 @@ export class ContentProcessor {
       this.viewBytes = 0;
       return;
     }
+    const ids = new Uint8Array(fresh.length * BLOB_ID_LENGTH);
+    fresh.forEach((c, j) => {
+      ids.set(c.id, j * BLOB_ID_LENGTH);
+    });
+    this.viewBytes = 0; // every view is consumed: sealed into the batch below
+    await this.sealAndDeliver('data', this.settings.compression, ids, bound, (j) => fresh[j]!.data);
+  }
+
+  /**
+   * Seals the blobs whose ids `ids` holds (32 bytes each; `raw(j)` gives the j-th one's bytes) into
+   * one batch buffer of at most `bound` bytes, and hands it over without waiting for it to be
+   * packed (at most {@link MAX_DELIVERIES} outstanding). The batch takes `ids` with it.
+   */
+  private async sealAndDeliver(
+    type: BlobType,
+    compression: Compression,
+    ids: Uint8Array,
+    bound: number,
+    raw: (j: number) => Uint8Array,
+  ): Promise<void> {
+    const n = ids.length / BLOB_ID_LENGTH;
     const out = this.buffers.take(bound);
     const buffer = out.buffer as ArrayBuffer;
-    const ids = new Uint8Array(fresh.length * BLOB_ID_LENGTH);
-    const meta = new Uint32Array(fresh.length * 3);
+    const meta = new Uint32Array(n * 3);
     let off = 0;
-    fresh.forEach((c, j) => {
+    for (let j = 0; j < n; j++) {
+      const data = raw(j);
       // Sealed at once: an LZ4 payload lives in the codec's memory until the next compression.
-      const p = packBlob('data', c.id, c.data, this.settings.compression);
+      const p = packBlob(type, ids.subarray(j * BLOB_ID_LENGTH, (j + 1) * BLOB_ID_LENGTH), data, compression);
       const len = sealPackedInto(this.settings.dataKey, p, out, off);
-      ids.set(p.meta.id, j * BLOB_ID_LENGTH);
       meta[j * 3] = compressionId(p.meta.compression);
-      meta[j * 3 + 1] = p.meta.rawLength;
+      meta[j * 3 + 1] = data.length;
       meta[j * 3 + 2] = len;
       off += len;
-    });
-    this.viewBytes = 0; // every view was consumed: sealed into the batch
+    }
     if (this.deliveries.length >= MAX_DELIVERIES) await this.deliveries.shift();
     // Back from another thread, or ours still (the pool ignores a detached buffer).
-    const d = this.services.deliver({ buffer, ids, meta }).then((back) => this.buffers.give(back ?? buffer));
-    d.catch(() => {}); // observed by the await above or at the end of the run
+    const d = this.services.deliver({ buffer, ids, meta, type }).then((back) => this.buffers.give(back ?? buffer));
+    d.catch(() => {}); // observed by the await above or by finishBatch
     this.deliveries.push(d);
   }
 }

@@ -47,6 +47,24 @@ const processor = new ContentProcessor(workerData as ContentSettings, {
     ).buffer,
 });
 
+/**
+ * Ends a job: `work`, then every blob of it handed over and accepted; then one job-done with the
+ * files' outcomes, the bytes read since the last report and the batch's failure, if any.
+ */
+async function endJob(job: number, files: FileOutcome[], work?: () => Promise<void>): Promise<void> {
+  let error: { code: string; message: string } | undefined;
+  try {
+    await work?.();
+    await processor.finishBatch();
+  } catch (err) {
+    await processor.discard();
+    error = describeError(err);
+  }
+  const bytes = unreported;
+  unreported = 0;
+  post({ t: 'job-done', job, files, bytes, ...(error ? { error } : {}) });
+}
+
 let queue = Promise.resolve();
 port.on('message', (msg: ToWorker) => {
   if (msg.t === 'reply') {
@@ -58,17 +76,7 @@ port.on('message', (msg: ToWorker) => {
   // Jobs run one after another; replies above interleave freely.
   if (msg.t === 'seal') {
     const { job, batch } = msg;
-    queue = queue.then(async () => {
-      let error: { code: string; message: string } | undefined;
-      try {
-        await processor.sealRaw(batch);
-        await processor.finishBatch();
-      } catch (err) {
-        await processor.discard();
-        error = describeError(err);
-      }
-      post({ t: 'job-done', job, files: [], bytes: 0, ...(error ? { error } : {}) });
-    });
+    queue = queue.then(() => endJob(job, [], () => processor.sealRaw(batch)));
     return;
   }
   queue = queue.then(async () => {
@@ -80,15 +88,6 @@ port.on('message', (msg: ToWorker) => {
         files.push({ error: describeError(err) });
       }
     }
-    let error: { code: string; message: string } | undefined;
-    try {
-      await processor.finishBatch();
-    } catch (err) {
-      await processor.discard();
-      error = describeError(err);
-    }
-    const bytes = unreported;
-    unreported = 0;
-    post({ t: 'job-done', job: msg.job, files, bytes, ...(error ? { error } : {}) });
+    await endJob(msg.job, files);
   });
 });

@@ -7,6 +7,8 @@
  * implementation in the tests.
  */
 
+import { readU32LE } from '../format/bytes.js';
+
 /** "expand 32-byte k" as four little-endian words. */
 const SIGMA0 = 0x61707865;
 const SIGMA1 = 0x3320646e;
@@ -23,18 +25,18 @@ export function hchacha20Into(key: Uint8Array, nonce16: Uint8Array, out: Uint8Ar
   let x1 = SIGMA1;
   let x2 = SIGMA2;
   let x3 = SIGMA3;
-  let x4 = word(key, 0);
-  let x5 = word(key, 4);
-  let x6 = word(key, 8);
-  let x7 = word(key, 12);
-  let x8 = word(key, 16);
-  let x9 = word(key, 20);
-  let x10 = word(key, 24);
-  let x11 = word(key, 28);
-  let x12 = word(nonce16, 0);
-  let x13 = word(nonce16, 4);
-  let x14 = word(nonce16, 8);
-  let x15 = word(nonce16, 12);
+  let x4 = readU32LE(key, 0);
+  let x5 = readU32LE(key, 4);
+  let x6 = readU32LE(key, 8);
+  let x7 = readU32LE(key, 12);
+  let x8 = readU32LE(key, 16);
+  let x9 = readU32LE(key, 20);
+  let x10 = readU32LE(key, 24);
+  let x11 = readU32LE(key, 28);
+  let x12 = readU32LE(nonce16, 0);
+  let x13 = readU32LE(nonce16, 4);
+  let x14 = readU32LE(nonce16, 8);
+  let x15 = readU32LE(nonce16, 12);
   for (let round = 0; round < 20; round += 2) {
     // Column round.
     x0 = (x0 + x4) | 0;
@@ -144,10 +146,6 @@ export function hchacha20Into(key: Uint8Array, nonce16: Uint8Array, out: Uint8Ar
   put(out, 20, x13);
   put(out, 24, x14);
   put(out, 28, x15);
-}
-
-function word(b: Uint8Array, i: number): number {
-  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
 }
 
 function put(b: Uint8Array, i: number, v: number): void {

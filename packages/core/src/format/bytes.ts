@@ -153,6 +153,14 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * The little-endian unsigned 32-bit word at `at` (no DataView per call: hot loops read millions,
+ * from views at any alignment).
+ */
+export function readU32LE(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 /** Exact bytes as a map or set key: one latin1 character per byte (cheaper than hex). */
 export function bytesKey(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');

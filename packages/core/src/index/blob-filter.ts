@@ -11,6 +11,7 @@
  * repository's size. A false positive only costs the LevelDB call it would have made anyway.
  */
 import { BLOB_ID_LENGTH } from '../format/blob.js';
+import { readU32LE } from '../format/bytes.js';
 
 /** Entries the first stage holds at ~10 bits each (then 4x, 16x ...). */
 const FIRST_STAGE_ENTRIES = 1 << 20;
@@ -18,11 +19,6 @@ const FIRST_STAGE_ENTRIES = 1 << 20;
 export const MAX_FILTER_BYTES = 42 * 1024 * 1024;
 /** Bits set per id. */
 const PROBES = 7;
-
-/** The little-endian 32-bit word at `at` (no DataView per call: the scan adds millions of ids). */
-function word(b: Uint8Array, at: number): number {
-  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
-}
 
 class Stage {
   readonly words: Uint32Array;
@@ -44,7 +40,7 @@ class Stage {
 
   add(id: Uint8Array, at: number): void {
     for (let p = 0; p < PROBES; p++) {
-      const bit = word(id, at + 4 * p) & this.mask;
+      const bit = readU32LE(id, at + 4 * p) & this.mask;
       this.words[bit >>> 5]! |= 1 << (bit & 31);
     }
     this.entries++;
@@ -52,7 +48,7 @@ class Stage {
 
   has(id: Uint8Array, at: number): boolean {
     for (let p = 0; p < PROBES; p++) {
-      const bit = word(id, at + 4 * p) & this.mask;
+      const bit = readU32LE(id, at + 4 * p) & this.mask;
       if ((this.words[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
     }
     return true;

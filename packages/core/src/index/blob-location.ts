@@ -9,7 +9,7 @@
 import { compressionFromId } from '../compress/index.js';
 import { CairnError } from '../errors.js';
 import { type BlobMeta, blobTypeFromCode } from '../format/blob.js';
-import { ByteReader, toHex } from '../format/bytes.js';
+import { ByteReader, readU32LE, toHex } from '../format/bytes.js';
 import type { PackEntry } from '../format/pack-header.js';
 
 /** A blob's location and metadata. */
@@ -37,13 +37,7 @@ export function locationOf(packId: string, entry: PackEntry): BlobLocation {
 
 /** Reads a u64 that the writer guaranteed fits a safe integer (entries are validated on the way in). */
 function u64At(b: Uint8Array, at: number): number {
-  const lo = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-  const hi = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0;
-  return hi * 0x100000000 + lo;
-}
-
-function u32At(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+  return readU32LE(b, at + 4) * 0x100000000 + readU32LE(b, at);
 }
 
 /**
@@ -58,9 +52,9 @@ export function locationFromEntry(packIdHex: string, entry: Uint8Array, at: numb
     id: entry.slice(at + 18, at + 50),
     type,
     compression: compressionFromId(entry[at + 1]!),
-    rawLength: u32At(entry, at + 14),
+    rawLength: readU32LE(entry, at + 14),
     offset: u64At(entry, at + 2),
-    length: u32At(entry, at + 10),
+    length: readU32LE(entry, at + 10),
   };
 }
 
@@ -83,8 +77,8 @@ export function decodeBlobLocation(id: Uint8Array, bytes: Uint8Array): BlobLocat
     id,
     type,
     compression: compressionFromId(compressionCode),
-    rawLength: u32At(bytes, 44),
+    rawLength: readU32LE(bytes, 44),
     offset,
-    length: u32At(bytes, 40),
+    length: readU32LE(bytes, 40),
   };
 }

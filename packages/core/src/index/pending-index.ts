@@ -9,6 +9,7 @@
 import { compressionId } from '../compress/index.js';
 import { CairnError } from '../errors.js';
 import { BLOB_ID_LENGTH, BLOB_TYPE_CODES } from '../format/blob.js';
+import { readU32LE } from '../format/bytes.js';
 import type { IndexSegmentBuilder } from '../format/index-segment.js';
 import { PACK_ENTRY_LENGTH, type PackEntry } from '../format/pack-header.js';
 import { type BlobLocation, locationFromEntry } from './blob-location.js';
@@ -26,9 +27,7 @@ interface PendingPack {
 
 /** Hash of a (uniformly random) blob id: two words mixed, so patterned test ids spread too. */
 function idHash(id: Uint8Array, at: number): number {
-  let h =
-    (id[at]! | (id[at + 1]! << 8) | (id[at + 2]! << 16) | (id[at + 3]! << 24)) ^
-    Math.imul(id[at + 28]! | (id[at + 29]! << 8) | (id[at + 30]! << 16) | (id[at + 31]! << 24), 0x9e3779b1);
+  let h = readU32LE(id, at) ^ Math.imul(readU32LE(id, at + 28), 0x9e3779b1);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

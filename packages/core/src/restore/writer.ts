@@ -4,8 +4,9 @@
  * decrypts, decompresses and re-checks the id (openBlob), then writes the bytes at each position;
  * files are written under a temporary name beside the final one and renamed into place only when
  * complete, with size, owner, mode and times already set through the open descriptor, so an
- * interrupted restore never leaves a truncated file under its real name. Blobs of zeros are not
- * written (sparse files stay sparse).
+ * interrupted restore never leaves a truncated file under its real name. Zeros are not written
+ * where they fill a whole block of the file (sparse files stay sparse, down to the block around
+ * each byte of data).
  *
  * Everything here is synchronous and self-contained (plain data in, plain data out) so that it runs
  * on a worker thread (restore-worker.ts) with one system call per step and no round trips through
@@ -94,6 +95,11 @@ export function tempName(path: Uint8Array): Buffer {
 }
 
 const ZERO = Buffer.alloc(64 * 1024);
+/**
+ * Holes are left at this granularity, aligned to file offsets: the usual file-system block. A
+ * larger block size only means a hole inside it is allocated anyway.
+ */
+const HOLE_BLOCK = 4096;
 
 function isZero(b: Uint8Array): boolean {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -102,6 +108,46 @@ function isZero(b: Uint8Array): boolean {
     if (buf.compare(ZERO, 0, n, off, off + n) !== 0) return false;
   }
   return true;
+}
+
+/** True when `buf[from, from + HOLE_BLOCK)` is all zeros (false when it is not all inside). */
+function zeroBlock(buf: Buffer, from: number): boolean {
+  return (
+    from >= 0 && from + HOLE_BLOCK <= buf.length && buf.compare(ZERO, 0, HOLE_BLOCK, from, from + HOLE_BLOCK) === 0
+  );
+}
+
+/**
+ * Writes a blob that is not all zeros at `position`, leaving out the whole file blocks of zeros
+ * it holds; returns true if it left any out (the file then needs its size set at the end). A
+ * restored file starts empty, so what is not written reads back as zeros.
+ *
+ * Only blobs with a block of zeros at either end are looked at block by block: chunks cut in a
+ * run of zeros (the data next to a hole) have one, while ordinary data costs two comparisons that
+ * stop at its first byte.
+ */
+function writeSparse(fd: number, raw: Uint8Array, position: number): boolean {
+  const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  // Offsets in `buf` of its first and last whole file blocks.
+  const first = (HOLE_BLOCK - (position % HOLE_BLOCK)) % HOLE_BLOCK;
+  const last = first + Math.floor((buf.length - first) / HOLE_BLOCK - 1) * HOLE_BLOCK;
+  if (last < first || !(zeroBlock(buf, first) || zeroBlock(buf, last))) {
+    writeAll(fd, buf, position);
+    return false;
+  }
+  let from = 0; // start of the data not yet written
+  let hole = false;
+  for (let at = first; at <= last; at += HOLE_BLOCK) {
+    if (!zeroBlock(buf, at)) continue;
+    let end = at + HOLE_BLOCK;
+    while (end <= last && zeroBlock(buf, end)) end += HOLE_BLOCK;
+    if (at > from) writeAll(fd, buf.subarray(from, at), position + from);
+    from = end;
+    at = end - HOLE_BLOCK;
+    hole = true;
+  }
+  if (from < buf.length) writeAll(fd, buf.subarray(from), position + from);
+  return hole;
 }
 
 class Fatal extends Error {
@@ -205,8 +251,7 @@ export function runJob(keys: BlobKeys, job: WireJob): WireResult {
         if (s.error || !raw) continue;
         try {
           const fd = openFile(s);
-          if (zero) s.hole = true;
-          else writeAll(fd, raw, b.to[k + 1]!);
+          if (zero || writeSparse(fd, raw, b.to[k + 1]!)) s.hole = true;
           bytes += raw.length;
           if (--s.left === 0 && s.f.finish) finishFile(s, job.overwrite);
         } catch (err) {

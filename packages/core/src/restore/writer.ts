@@ -110,11 +110,13 @@ function isZero(b: Uint8Array): boolean {
   return true;
 }
 
-/** True when `buf[from, from + HOLE_BLOCK)` is all zeros (false when it is not all inside). */
-function zeroBlock(buf: Buffer, from: number): boolean {
-  return (
-    from >= 0 && from + HOLE_BLOCK <= buf.length && buf.compare(ZERO, 0, HOLE_BLOCK, from, from + HOLE_BLOCK) === 0
-  );
+/** One block of zeros. */
+const ZERO_BLOCK = ZERO.subarray(0, HOLE_BLOCK);
+
+/** True when the block at `at` (all inside `buf`) is all zeros. */
+function zeroBlock(buf: Buffer, at: number): boolean {
+  // Most blocks of data start with a non-zero byte: decided without a call.
+  return buf[at] === 0 && buf.compare(ZERO_BLOCK, 0, HOLE_BLOCK, at, at + HOLE_BLOCK) === 0;
 }
 
 /**
@@ -122,22 +124,17 @@ function zeroBlock(buf: Buffer, from: number): boolean {
  * it holds; returns true if it left any out (the file then needs its size set at the end). A
  * restored file starts empty, so what is not written reads back as zeros.
  *
- * Only blobs with a block of zeros at either end are looked at block by block: chunks cut in a
- * run of zeros (the data next to a hole) have one, while ordinary data costs two comparisons that
- * stop at its first byte.
+ * Every blob is looked at block by block: chunk boundaries depend on the repository's secret
+ * seed, not on where the holes are, so a chunk often begins and ends in data with zeros between.
+ * ~0.3 ms per 64 MiB of data (one byte read per block; `indexOf` of a zero block took 1.5-5 ms).
  */
 function writeSparse(fd: number, raw: Uint8Array, position: number): boolean {
   const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  // Offsets in `buf` of its first and last whole file blocks.
-  const first = (HOLE_BLOCK - (position % HOLE_BLOCK)) % HOLE_BLOCK;
-  const last = first + Math.floor((buf.length - first) / HOLE_BLOCK - 1) * HOLE_BLOCK;
-  if (last < first || !(zeroBlock(buf, first) || zeroBlock(buf, last))) {
-    writeAll(fd, buf, position);
-    return false;
-  }
+  const last = buf.length - HOLE_BLOCK; // start of the last block that fits
   let from = 0; // start of the data not yet written
   let hole = false;
-  for (let at = first; at <= last; at += HOLE_BLOCK) {
+  // From the first whole file block in the blob.
+  for (let at = (HOLE_BLOCK - (position % HOLE_BLOCK)) % HOLE_BLOCK; at <= last; at += HOLE_BLOCK) {
     if (!zeroBlock(buf, at)) continue;
     let end = at + HOLE_BLOCK;
     while (end <= last && zeroBlock(buf, end)) end += HOLE_BLOCK;

@@ -45,13 +45,17 @@ export const DISK_STORE_CAPABILITIES: StoreCapabilities = {
 
 const TEMP_PREFIX = '.tmp-';
 /** Pack files kept open for reads: a restore reads many ranges of each pack, in turn. */
-const OPEN_PACKS = 8;
+const OPEN_PACKS = 32;
+/** An open pack no read used for this long is closed. */
+const PACK_IDLE_MS = 250;
 
 /** An open pack file, shared by the reads that use it; closed when evicted and unused. */
 interface OpenPack {
   ready: Promise<{ handle: nodeFs.FileHandle; size: number }>;
   users: number;
   evicted: boolean;
+  /** When the last read using it ended (performance.now()). */
+  idleSince: number;
 }
 
 /** A Store rooted at a directory. */
@@ -63,7 +67,7 @@ export class DiskStore implements Store {
   private readonly knownDirs = new Set<string>();
   /** Open packs (`data/…`, immutable and never overwritten), least recently used first. */
   private readonly openPacks = new Map<string, OpenPack>();
-  private idleCheck: NodeJS.Immediate | undefined;
+  private idleCheck: NodeJS.Timeout | undefined;
 
   constructor(
     readonly root: string,
@@ -188,7 +192,7 @@ export class DiskStore implements Store {
           throw err;
         }
       })();
-      const created: OpenPack = { ready, users: 0, evicted: false };
+      const created: OpenPack = { ready, users: 0, evicted: false, idleSince: 0 };
       // A failed open is forgotten at once (a missing pack may be put later).
       ready.catch(() => void this.evictPack(name, created));
       pack = created;
@@ -205,15 +209,27 @@ export class DiskStore implements Store {
   private releasePack(pack: OpenPack): void {
     pack.users--;
     if (pack.evicted && pack.users === 0) void closePack(pack);
-    // Files no read took up again by the next turn of the event loop are closed: reads that
-    // follow one another keep a pack open, and nothing stays open once reading stops (a backup
-    // disk can be unmounted as soon as the operation is over).
-    if (!pack.evicted && !this.idleCheck) {
-      this.idleCheck = setImmediate(() => {
-        this.idleCheck = undefined;
-        for (const [name, p] of [...this.openPacks]) if (p.users === 0) void this.evictPack(name, p);
-      });
-    }
+    // Files no read took up again within PACK_IDLE_MS are closed: reads that follow one another
+    // keep a pack open (a restore comes back to a pack batch after batch), and nothing stays open
+    // for long once reading stops (a backup disk can be unmounted as soon as the operation is over).
+    if (pack.evicted) return;
+    pack.idleSince = performance.now();
+    if (!this.idleCheck) this.scheduleIdleCheck();
+  }
+
+  private scheduleIdleCheck(): void {
+    this.idleCheck = setTimeout(() => {
+      this.idleCheck = undefined;
+      const now = performance.now();
+      let waiting = false;
+      for (const [name, p] of [...this.openPacks]) {
+        if (p.users > 0) continue;
+        if (now - p.idleSince >= PACK_IDLE_MS) void this.evictPack(name, p);
+        else waiting = true;
+      }
+      if (waiting) this.scheduleIdleCheck();
+    }, PACK_IDLE_MS);
+    this.idleCheck.unref(); // an open pack never keeps the process alive
   }
 
   /** Forgets the open pack `name`, if any (before it changes). */
@@ -323,7 +339,7 @@ export class DiskStore implements Store {
 
   /** Closes the pack files kept open for reads (reads in progress close theirs when done). */
   async close(): Promise<void> {
-    clearImmediate(this.idleCheck);
+    clearTimeout(this.idleCheck);
     this.idleCheck = undefined;
     await Promise.all([...this.openPacks].map(([name, pack]) => this.evictPack(name, pack)));
   }

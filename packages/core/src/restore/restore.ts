@@ -153,7 +153,7 @@ export async function restore(
   function children(nodes: TreeNode[], dir: Buffer, display: string, parts: string[], out: WalkItem[]): void {
     for (const node of nodes) {
       assertSafeName(node.name, display || '/');
-      const name = Buffer.from(node.name).toString('utf8');
+      const name = Buffer.from(node.name.buffer, node.name.byteOffset, node.name.byteLength).toString('utf8');
       let childParts = NO_PARTS;
       if (select) {
         childParts = [...parts, name];

@@ -8,8 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { CairnError, type Store } from '@cairn/core';
 import { DiskStore } from '@cairn/store-disk';
 
+/** Packs stay open this long between reads: the CLI closes its store when a command ends. */
+const PACK_IDLE_MS = 250;
+
 export function storeFromUrl(location: string): Store {
-  if (location.startsWith('file://')) return new DiskStore(fileURLToPath(location));
+  if (location.startsWith('file://')) return new DiskStore(fileURLToPath(location), { packIdleMs: PACK_IDLE_MS });
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1]?.toLowerCase();
   if (scheme) {
     throw new CairnError(
@@ -17,5 +20,5 @@ export function storeFromUrl(location: string): Store {
       `repository scheme "${scheme}://" is not available in this build of cairn (supported: a path or file://)`,
     );
   }
-  return new DiskStore(resolve(location));
+  return new DiskStore(resolve(location), { packIdleMs: PACK_IDLE_MS });
 }

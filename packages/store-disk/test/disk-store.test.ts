@@ -69,14 +69,30 @@ describe('DiskStore keeps packs open for reads', () => {
     }
     for (const { got, want } of await Promise.all(reads)) expect(Buffer.from(got).equals(want)).toBe(true);
     expect(await openFds()).toBeLessThanOrEqual(before + 32); // at most 32 kept open
-    // Once reading stops, nothing stays open for long (a backup disk can be unmounted), even
-    // unclosed: packs idle for 250 ms are closed, checked every 250 ms.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Once reading stops, nothing stays open (a backup disk can be unmounted), even unclosed.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await openFds()).toBe(before);
     const again = store.get(packs[0]!.name, { offset: 0, length: 10 });
     await store.close();
     expect(Buffer.from(await again).equals(packs[0]!.bytes.subarray(0, 10))).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await openFds()).toBe(before);
+  });
+
+  it('with packIdleMs, keeps idle packs open that long, then closes them', async () => {
+    const store = new DiskStore(join(await tempDir(), 'repo'), { noSync: true, packIdleMs: 300 });
+    await store.put('data/aa/p', randomBytes(1000));
+    await store.put('data/bb/q', randomBytes(1000));
+    const before = await openFds();
+    await store.get('data/aa/p', { offset: 0, length: 10 });
+    await store.get('data/bb/q', { offset: 0, length: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await openFds()).toBe(before + 2); // idle, not yet closed
+    await store.get('data/aa/p', { offset: 10, length: 10 }); // used again: its idle time restarts
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await openFds()).toBe(before);
+    await store.get('data/aa/p', { offset: 0, length: 10 });
+    await store.close();
     expect(await openFds()).toBe(before);
   });
 

@@ -330,8 +330,21 @@ describe('backup and restore of a real tree', () => {
     // A changed file is a conflict; nothing is written.
     writeFileSync(join(out, src, 'small.txt'), 'changed locally');
     rmSync(join(out, src, 'text.log'));
-    await expect(restore(repo, 'latest', { target: out })).rejects.toMatchObject({ code: 'RESTORE_CONFLICT' });
+    await expect(restore(repo, 'latest', { target: out })).rejects.toMatchObject({
+      code: 'RESTORE_CONFLICT',
+      message: expect.stringContaining('1 entry already exists in the target and differs from the snapshot'),
+    });
     expect(existsSync(join(out, src, 'text.log'))).toBe(false);
+    // Two are counted and listed as such.
+    const note = join(out, src, 'nested', 'deeper', 'deepest', 'note.txt');
+    const noteBytes = readFileSync(note);
+    writeFileSync(note, 'changed too');
+    await expect(restore(repo, 'latest', { target: out })).rejects.toMatchObject({
+      code: 'RESTORE_CONFLICT',
+      message: expect.stringContaining('2 entries already exist in the target and differ from the snapshot'),
+      details: { conflicts: expect.arrayContaining([note, join(out, src, 'small.txt')]) },
+    });
+    writeFileSync(note, noteBytes);
 
     const over = await restore(repo, 'latest', { target: out, overwrite: true });
     expect(over.failures).toEqual([]);

@@ -306,7 +306,7 @@ describe('restore', () => {
     await fsp.symlink('docs/notes.md', join(target, src, 'link'));
     const refused = await box.run(['restore', snap.snapshotId, '--target', target]);
     expectCode(refused, 1);
-    expect(refused.stderr).toContain(`First: ${join(target, src, 'link')}`);
+    expect(refused.stderr).toContain(`differs from the snapshot: ${join(target, src, 'link')};`);
   });
 
   it('existing files that differ are a conflict unless --overwrite', async () => {
@@ -319,7 +319,7 @@ describe('restore', () => {
 
     const refused = await box.run(['restore', snap.snapshotId, '--target', target, ...only]);
     expectCode(refused, 1);
-    expect(refused.stderr).toContain('already exist in the target and differ from the snapshot');
+    expect(refused.stderr).toContain('1 entry already exists in the target and differs from the snapshot');
     expect(refused.stderr).toContain('--overwrite');
     expect(await fsp.readFile(join(target, src, 'docs/notes.md'), 'utf8')).toBe('a longer local edit\n');
 

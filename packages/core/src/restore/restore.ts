@@ -328,11 +328,7 @@ export async function restore(
       false,
     );
     if (conflicts.length > 0) {
-      throw new CairnError(
-        'RESTORE_CONFLICT',
-        `${conflicts.length}${conflicts.length >= MAX_LISTED_CONFLICTS ? '+' : ''} entries already exist in the target and differ from the snapshot; nothing was restored. Use --overwrite to replace them, or restore into an empty directory. First: ${conflicts.slice(0, 5).join(', ')}`,
-        { details: { conflicts } },
-      );
+      throw new CairnError('RESTORE_CONFLICT', conflictMessage(conflicts), { details: { conflicts } });
     }
   }
 
@@ -622,4 +618,14 @@ function makeSpecial(path: Buffer, node: TreeNode): void {
       cause: err,
     });
   }
+}
+
+/** The refusal of a restore into a target whose entries differ from the snapshot. */
+function conflictMessage(conflicts: string[]): string {
+  const first = conflicts.slice(0, 5).join(', ');
+  if (conflicts.length === 1) {
+    return `1 entry already exists in the target and differs from the snapshot: ${first}; nothing was restored. Use --overwrite to replace it, or restore into an empty directory.`;
+  }
+  const count = `${conflicts.length}${conflicts.length >= MAX_LISTED_CONFLICTS ? '+' : ''}`;
+  return `${count} entries already exist in the target and differ from the snapshot; nothing was restored. Use --overwrite to replace them, or restore into an empty directory. First: ${first}`;
 }

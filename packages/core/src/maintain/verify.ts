@@ -101,6 +101,8 @@ const MAX_PATHS = 100;
 const LOOKUP_BATCH = 4096;
 /** Directories checked per round of the snapshot walk. */
 const TREES_PER_ROUND = 512;
+/** Trees decoded between two turns of the event loop during the snapshot walk. */
+const YIELD_TREES = 64;
 
 /** Verifies `repo`; never throws for damage (it is in the report), only for cancellation or I/O failure. */
 export async function verify(repo: Repository, options: VerifyOptions = {}): Promise<VerifyReport> {
@@ -697,7 +699,11 @@ class TreeChecker {
         const trees = level.slice(at, at + TREES_PER_ROUND);
         await this.prefetch(trees);
         const files: TreeNode[] = [];
-        for (const id of trees) {
+        for (let t = 0; t < trees.length; t++) {
+          const id = trees[t]!;
+          // Stashed trees are read without any I/O: let the pack checks' reads and hand-overs in
+          // every few dozen trees, so the threads checking packs are not kept waiting.
+          if (t % YIELD_TREES === YIELD_TREES - 1) await new Promise((resolve) => setImmediate(resolve));
           const nodes = await this.nodes(id);
           if (!nodes) continue;
           this.checked.trees++;

@@ -73,7 +73,8 @@ export class DiskStore implements Store {
   private readonly knownDirs = new Set<string>();
   /** Open packs (`data/…`, immutable and never overwritten), least recently used first. */
   private readonly openPacks = new Map<string, OpenPack>();
-  private idleCheck: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** Cancels the pending check for idle packs, if one is scheduled. */
+  private cancelIdleCheck: (() => void) | undefined;
   private readonly packIdleMs: number;
 
   constructor(
@@ -222,12 +223,12 @@ export class DiskStore implements Store {
     // once reading stops (a backup disk can be unmounted as soon as the operation is over).
     if (pack.evicted) return;
     pack.idleSince = performance.now();
-    if (!this.idleCheck) this.scheduleIdleCheck();
+    if (!this.cancelIdleCheck) this.scheduleIdleCheck();
   }
 
   private scheduleIdleCheck(): void {
     const check = () => {
-      this.idleCheck = undefined;
+      this.cancelIdleCheck = undefined;
       const now = performance.now();
       let waiting = false;
       for (const [name, p] of [...this.openPacks]) {
@@ -237,8 +238,13 @@ export class DiskStore implements Store {
       }
       if (waiting) this.scheduleIdleCheck();
     };
-    if (this.packIdleMs === 0) this.idleCheck = setImmediate(check);
-    else this.idleCheck = setTimeout(check, this.packIdleMs).unref(); // never keeps the process alive
+    if (this.packIdleMs === 0) {
+      const immediate = setImmediate(check);
+      this.cancelIdleCheck = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(check, this.packIdleMs).unref(); // never keeps the process alive
+      this.cancelIdleCheck = () => clearTimeout(timer);
+    }
   }
 
   /** Forgets the open pack `name`, if any (before it changes). */
@@ -348,9 +354,8 @@ export class DiskStore implements Store {
 
   /** Closes the pack files kept open for reads (reads in progress close theirs when done). */
   async close(): Promise<void> {
-    clearTimeout(this.idleCheck as NodeJS.Timeout);
-    clearImmediate(this.idleCheck as NodeJS.Immediate);
-    this.idleCheck = undefined;
+    this.cancelIdleCheck?.();
+    this.cancelIdleCheck = undefined;
     await Promise.all([...this.openPacks].map(([name, pack]) => this.evictPack(name, pack)));
   }
 

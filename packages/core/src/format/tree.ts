@@ -231,7 +231,11 @@ export function decodeContentList(raw: Uint8Array): string[] {
   return idList(doc.content, 'content');
 }
 
-/** A node's name as display text (invalid UTF-8 shown with replacement characters). */
+/**
+ * A node's name as display text (invalid UTF-8 shown with replacement characters). Read in place:
+ * walks call it for every entry.
+ */
 export function nodeName(node: TreeNode): string {
-  return Buffer.from(node.name).toString('utf8');
+  const n = node.name;
+  return Buffer.from(n.buffer, n.byteOffset, n.byteLength).toString('utf8');
 }

@@ -12,7 +12,7 @@
 import { Packer } from '../backup/packer.js';
 import { CairnError, throwIfAborted } from '../errors.js';
 import type { Snapshot, SnapshotDoc } from '../format/snapshot.js';
-import { decodeContentList, type TreeNode } from '../format/tree.js';
+import { decodeContentList, nodeName, type TreeNode } from '../format/tree.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import { DATA_PREFIX, idFromName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
@@ -94,7 +94,7 @@ export async function repairSnapshots(
       const kept: TreeNode[] = [];
       const dropped: string[] = [];
       for (const n of nodes) {
-        const name = Buffer.from(n.name).toString('utf8');
+        const name = nodeName(n);
         if (n.type === 'dir' && n.subtree) {
           const sub = await rewrite(n.subtree);
           for (const d of sub.dropped) dropped.push(`${name}/${d}`);

@@ -29,7 +29,7 @@ import { toHex } from '../format/bytes.js';
 import { type IndexSegmentView, PACK_SECTION_HEADER_LENGTH } from '../format/index-segment.js';
 import { PACK_ENTRY_LENGTH } from '../format/pack-header.js';
 import type { Snapshot } from '../format/snapshot.js';
-import { decodeContentList, decodeTree, type TreeNode } from '../format/tree.js';
+import { decodeContentList, decodeTree, nodeName, type TreeNode } from '../format/tree.js';
 import { createBlake3 } from '../hashing/index.js';
 import type { BlobLocation } from '../index/blob-location.js';
 import { IndexCache } from '../index/index-cache.js';
@@ -769,7 +769,7 @@ async function attribute(
     const nodes = await walker.nodes(treeId);
     if (!nodes) return;
     for (const n of nodes) {
-      const path = `${prefix}/${Buffer.from(n.name).toString('utf8')}`;
+      const path = `${prefix}/${nodeName(n)}`;
       if (n.type === 'dir' && n.subtree) await visit(n.subtree, path);
       else if (n.type === 'file') {
         const hit = new Set<VerifyProblem>(); // one path per problem, however many blobs it hits

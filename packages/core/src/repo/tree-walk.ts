@@ -4,7 +4,7 @@
  * through the tree cache), not by the snapshot's size.
  */
 import { CairnError } from '../errors.js';
-import type { TreeNode } from '../format/tree.js';
+import { nodeName, type TreeNode } from '../format/tree.js';
 import type { Repository } from './repository.js';
 
 /** One entry of a walk. */
@@ -22,7 +22,7 @@ export async function* walkTree(
 ): AsyncIterable<WalkEntry> {
   const prefix = options.prefix ?? '';
   for await (const node of repo.treeEntries(treeId, options.signal)) {
-    const path = `${prefix}/${Buffer.from(node.name).toString('utf8')}`;
+    const path = `${prefix}/${nodeName(node)}`;
     yield { path, node };
     if (node.type === 'dir' && node.subtree) yield* walkTree(repo, node.subtree, { ...options, prefix: path });
   }
@@ -45,7 +45,7 @@ export async function findPath(
     if (!tree) throw new CairnError('NOT_FOUND', `${path}: not found in the snapshot`);
     node = undefined;
     for await (const n of repo.treeEntries(tree, signal)) {
-      if (Buffer.from(n.name).toString('utf8') === part) {
+      if (nodeName(n) === part) {
         node = n;
         break;
       }

@@ -22,7 +22,7 @@ import * as fsp from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CairnError, throwIfAborted } from '../errors.js';
 import type { Snapshot } from '../format/snapshot.js';
-import type { TreeNode } from '../format/tree.js';
+import { nodeName, type TreeNode } from '../format/tree.js';
 import { applyMetadata, applyMetadataSync } from '../fsmeta/apply-metadata.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import type { Repository } from '../repo/repository.js';
@@ -153,7 +153,7 @@ export async function restore(
   function children(nodes: TreeNode[], dir: Buffer, display: string, parts: string[], out: WalkItem[]): void {
     for (const node of nodes) {
       assertSafeName(node.name, display || '/');
-      const name = Buffer.from(node.name.buffer, node.name.byteOffset, node.name.byteLength).toString('utf8');
+      const name = nodeName(node);
       let childParts = NO_PARTS;
       if (select) {
         childParts = [...parts, name];
@@ -227,7 +227,7 @@ export async function restore(
           assertSafeName(node.name, l.where);
           let parts = NO_PARTS;
           if (select) {
-            parts = [...l.parts, Buffer.from(node.name).toString('utf8')];
+            parts = [...l.parts, nodeName(node)];
             const sel = select(parts);
             if (sel === 'none' || (sel === 'ancestor' && node.type !== 'dir')) continue;
           }

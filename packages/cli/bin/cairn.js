@@ -14,6 +14,10 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 // first backup use 6-10 % less CPU (see docs/benchmarks.md). A budget given on the command line wins.
 if (!process.execArgv.some((a) => a.startsWith('--interrupt-budget'))) setFlagsFromString('--interrupt-budget=2000000');
 
+// Deriving the repository key (scrypt, ~0.2 s on one core) needs only the key file and the
+// password: started now, it runs on another core while the CLI loads (see src/startup.ts).
+(await import('../dist/startup.js')).deriveKeyEarly(process.argv.slice(2));
+
 const { main } = await import('../dist/main.js');
 
 process.exitCode = await main(process.argv.slice(2));

@@ -11,27 +11,11 @@ import { isCairnError, VERSION } from '@cairn/core';
 import type { Args, Command, OptionSpec } from './command.js';
 import { Context, type GlobalOptions } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { GLOBAL_OPTIONS, splitCommand } from './global-options.js';
 import { Output } from './output.js';
 import { UsageError } from './usage-error.js';
 
-/** Options every command accepts. */
-export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  repo: {
-    type: 'string',
-    short: 'r',
-    value: 'LOCATION',
-    help: 'repository (path or file:// URL; env CAIRN_REPOSITORY)',
-  },
-  'password-file': { type: 'string', value: 'FILE', help: 'read the password from FILE (env CAIRN_PASSWORD_FILE)' },
-  'password-command': { type: 'string', value: 'CMD', help: 'run CMD and use its output as password' },
-  'cache-dir': { type: 'string', value: 'DIR', help: 'local cache folder (env CAIRN_CACHE_DIR)' },
-  json: { type: 'boolean', help: 'machine-readable output (JSON lines for long operations)' },
-  quiet: { type: 'boolean', short: 'q', help: 'print only errors' },
-  'no-progress': { type: 'boolean', help: 'no progress bar' },
-  verbose: { type: 'boolean', short: 'v', help: 'more detail, and stack traces on errors' },
-  help: { type: 'boolean', short: 'h', help: 'show help' },
-  version: { type: 'boolean', help: 'print the version' },
-};
+export { GLOBAL_OPTIONS } from './global-options.js';
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
@@ -87,23 +71,6 @@ async function generalHelp(): Promise<string> {
     '11 repository locked, 12 wrong password, 130 interrupted.',
     'Run "cairn COMMAND --help" for the options of a command.',
   ].join('\n');
-}
-
-/** The command name: the first argument that is neither an option nor an option's value. */
-function splitCommand(argv: string[]): { name?: string; rest: string[] } {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') break;
-    if (a.startsWith('-')) {
-      const long = a.startsWith('--') ? a.slice(2) : undefined;
-      const spec =
-        long !== undefined ? GLOBAL_OPTIONS[long] : Object.values(GLOBAL_OPTIONS).find((o) => `-${o.short}` === a);
-      if (spec?.type === 'string' && !a.includes('=')) i++;
-      continue;
-    }
-    return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
-  }
-  return { rest: argv };
 }
 
 function parse(cmdOptions: Record<string, OptionSpec>, argv: string[], command: string): Args {

@@ -6,15 +6,9 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { CairnError } from '@cairn/core';
+import { type PasswordSources, passwordSource, stripNewline } from './password-source.js';
 
-export interface PasswordSources {
-  file?: string | undefined;
-  command?: string | undefined;
-}
-
-function stripNewline(s: string): string {
-  return s.replace(/\r?\n$/, '');
-}
+export type { PasswordSources } from './password-source.js';
 
 async function fromFile(file: string): Promise<string> {
   try {
@@ -73,12 +67,11 @@ export async function getPassword(
   sources: PasswordSources,
   purpose = 'enter password for repository: ',
 ): Promise<string> {
+  const source = passwordSource(sources);
   let pw: string | undefined;
-  if (sources.file) pw = await fromFile(sources.file);
-  else if (sources.command) pw = await fromCommand(sources.command);
-  else if (process.env.CAIRN_PASSWORD_FILE) pw = await fromFile(process.env.CAIRN_PASSWORD_FILE);
-  else if (process.env.CAIRN_PASSWORD_COMMAND) pw = await fromCommand(process.env.CAIRN_PASSWORD_COMMAND);
-  else if (process.env.CAIRN_PASSWORD !== undefined) pw = process.env.CAIRN_PASSWORD;
+  if (source.from === 'file') pw = await fromFile(source.file);
+  else if (source.from === 'command') pw = await fromCommand(source.command);
+  else if (source.from === 'env') pw = source.value;
   else if (process.stdin.isTTY) pw = await promptHidden(purpose);
   else {
     throw new CairnError(

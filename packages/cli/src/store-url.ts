@@ -3,22 +3,20 @@
  * `s3://bucket/prefix` and `ltfs:///mount/point` belong to adapters that are not part of this build
  * yet; they fail with a clear NOT_SUPPORTED error instead of being mistaken for paths.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CairnError, type Store } from '@cairn/core';
 import { DiskStore } from '@cairn/store-disk';
+import { diskPath, urlScheme } from './store-location.js';
 
 /** Packs stay open this long between reads: the CLI closes its store when a command ends. */
 const PACK_IDLE_MS = 250;
 
 export function storeFromUrl(location: string): Store {
-  if (location.startsWith('file://')) return new DiskStore(fileURLToPath(location), { packIdleMs: PACK_IDLE_MS });
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1]?.toLowerCase();
-  if (scheme) {
+  const path = diskPath(location);
+  if (path === undefined) {
     throw new CairnError(
       'NOT_SUPPORTED',
-      `repository scheme "${scheme}://" is not available in this build of cairn (supported: a path or file://)`,
+      `repository scheme "${urlScheme(location)}://" is not available in this build of cairn (supported: a path or file://)`,
     );
   }
-  return new DiskStore(resolve(location), { packIdleMs: PACK_IDLE_MS });
+  return new DiskStore(path, { packIdleMs: PACK_IDLE_MS });
 }

@@ -6,9 +6,11 @@ export {
   DEFAULT_SCRYPT,
   type KdfParams,
   type ScryptParams,
+  startedKeyDerivations,
 } from './kdf.js';
 export {
   createKeyFile,
+  deriveKeyAhead,
   KEY_FILE_VERSION,
   type KeyFileInfo,
   type KeyFileOptions,

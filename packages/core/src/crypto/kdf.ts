@@ -5,10 +5,11 @@
  * file is written and when one is read, so a crafted key file cannot ask for unbounded memory.
  */
 
-import { randomFillSync, scrypt } from 'node:crypto';
+import { randomFillSync, scrypt, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { argon2id as Argon2idFn } from 'hash-wasm';
 import { CairnError, type ErrorCode } from '../errors.js';
+import { bytesEqual } from '../format/bytes.js';
 
 /** scrypt cost parameters (RFC 7914): N is the CPU/memory cost (a power of two). */
 export interface ScryptParams {
@@ -127,6 +128,51 @@ function loadArgon2id(): typeof Argon2idFn {
   return argon2id;
 }
 
+/** Derivations started before they are asked for ({@link startKeyDerivation}), each taken once. */
+const started: { pw: Uint8Array; kdf: KdfSpec & { algorithm: 'scrypt' }; key: Promise<Uint8Array> }[] = [];
+/** Started derivations held at once, at most: each holds scrypt's memory while it runs. */
+const MAX_STARTED = 2;
+
+/**
+ * Starts deriving the key for `password` under `kdf` (whose bounds must be checked) now, so the
+ * derivation runs while the caller does something else: the `cairn` executable starts it before
+ * loading its code. The next {@link deriveKeyFromPassword} with the same password and parameters
+ * takes the result instead of deriving again; any other call derives as usual. Only scrypt can
+ * start early (it runs on libuv's thread pool; Argon2id would hold the calling thread). Returns
+ * whether a derivation was started.
+ */
+export function startKeyDerivation(password: string | Uint8Array, kdf: KdfSpec): boolean {
+  if (kdf.algorithm !== 'scrypt' || started.length >= MAX_STARTED) return false;
+  const pw = passwordBytes(password).slice();
+  const key = scryptAsync(pw, kdf.salt, kdf);
+  key.catch(() => {}); // awaited by whoever takes it; never an unhandled rejection meanwhile
+  started.push({ pw, kdf: { ...kdf, salt: kdf.salt.slice() }, key });
+  return true;
+}
+
+/** Derivations started by `deriveKeyAhead` and not taken by an opening yet (diagnostics, tests). */
+export function startedKeyDerivations(): number {
+  return started.length;
+}
+
+/** Takes the started derivation of `pw` under `kdf`, if there is one. */
+function takeStarted(pw: Uint8Array, kdf: KdfSpec): Promise<Uint8Array> | undefined {
+  if (kdf.algorithm !== 'scrypt') return undefined;
+  const i = started.findIndex(
+    (s) =>
+      s.kdf.N === kdf.N &&
+      s.kdf.r === kdf.r &&
+      s.kdf.p === kdf.p &&
+      bytesEqual(s.kdf.salt, kdf.salt) &&
+      s.pw.length === pw.length &&
+      timingSafeEqual(s.pw, pw),
+  );
+  if (i < 0) return undefined;
+  const [s] = started.splice(i, 1);
+  s!.pw.fill(0);
+  return s!.key;
+}
+
 /**
  * Derives the 32-byte key-file key from `password` under `kdf` (whose bounds must be checked).
  * `onStarted` is called once the derivation is under way.
@@ -137,6 +183,11 @@ export async function deriveKeyFromPassword(
   onStarted?: () => void,
 ): Promise<Uint8Array> {
   const pw = passwordBytes(password);
+  const early = takeStarted(pw, kdf);
+  if (early) {
+    onStarted?.();
+    return early;
+  }
   if (kdf.algorithm === 'scrypt') {
     const key = scryptAsync(pw, kdf.salt, kdf);
     onStarted?.(); // scrypt runs on libuv's thread pool: this thread is free until it ends

@@ -26,6 +26,7 @@ import {
   passwordBytes,
   randomSalt,
   type ScryptParams,
+  startKeyDerivation,
 } from './kdf.js';
 import { decodeMasterKeys, encodeMasterKeys, type MasterKeys } from './master-keys.js';
 import {
@@ -273,6 +274,25 @@ function parseKeyFile(bytes: Uint8Array): ParsedKeyFile {
  */
 export function readKeyFileInfo(bytes: Uint8Array): KeyFileInfo {
   return parseKeyFile(bytes).info;
+}
+
+/**
+ * Starts deriving the key that opens this key file with `password`, so that a later
+ * {@link openKeyFile} of the same file with the same password finds it done or under way instead
+ * of starting it then. A program that knows its repository and password before it has loaded
+ * (the `cairn` executable) overlaps the derivation, ~0.2 s of scrypt, with its own start; import
+ * it from `@cairn/core/startup`, which loads little else. Returns false, starting nothing, when
+ * the file cannot be read as a key file or its KDF cannot run in the background (Argon2id): the
+ * opening then reports or derives as usual.
+ */
+export function deriveKeyAhead(bytes: Uint8Array, password: string | Uint8Array): boolean {
+  let kdf: KdfSpec;
+  try {
+    kdf = parseKeyFile(bytes).kdf;
+  } catch {
+    return false;
+  }
+  return startKeyDerivation(password, kdf);
 }
 
 /**

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   calibrateScrypt,
   createKeyFile,
+  deriveKeyAhead,
   generateMasterKeys,
   openKeyFile,
   readKeyFileInfo,
+  startedKeyDerivations,
 } from '../../src/crypto/index.js';
 import { deriveKeyFromPassword } from '../../src/crypto/kdf.js';
 import { type CairnError, isCairnError } from '../../src/errors.js';
@@ -227,5 +229,43 @@ describe('password KDFs match published values', () => {
     expect(Number.isInteger(Math.log2(params.N))).toBe(true);
     expect(params.N).toBeGreaterThanOrEqual(2 ** 15);
     expect(params.N).toBeLessThanOrEqual(2 ** 20);
+  });
+});
+
+describe('key derivation started ahead (deriveKeyAhead)', () => {
+  const master = generateMasterKeys();
+
+  it('is taken by the next opening of the same file with the same password', async () => {
+    const file = await createKeyFile(master, 'correct horse', FAST);
+    expect(deriveKeyAhead(file, 'correct horse')).toBe(true);
+    expect(startedKeyDerivations()).toBe(1);
+    let started = 0;
+    const { master: opened } = await openKeyFile(file, 'correct horse', { onKeyDerivation: () => started++ });
+    expect(opened).toEqual(master);
+    expect(started).toBe(1); // callers waiting for the derivation are still told it is under way
+    expect(startedKeyDerivations()).toBe(0);
+  });
+
+  it('is never used for another password or another key file', async () => {
+    const file = await createKeyFile(master, 'correct horse', FAST);
+    const other = await createKeyFile(master, 'correct horse', FAST); // same cost, another salt
+    expect(deriveKeyAhead(file, 'wrong horse')).toBe(true);
+    expect((await openKeyFile(file, 'correct horse')).master).toEqual(master);
+    expect((await openKeyFile(other, 'correct horse')).master).toEqual(master);
+    expect(startedKeyDerivations()).toBe(1); // still waiting for its own opening
+    expect((await rejected(openKeyFile(file, 'wrong horse'))).code).toBe('WRONG_PASSWORD');
+    expect(startedKeyDerivations()).toBe(0);
+  });
+
+  it('starts nothing for a malformed file, for Argon2id, or beyond two at once', async () => {
+    const file = await createKeyFile(master, 'pw', FAST);
+    expect(deriveKeyAhead(new TextEncoder().encode('{"format":"cairn-key"}'), 'pw')).toBe(false);
+    expect(deriveKeyAhead(await createKeyFile(master, 'pw', FAST_ARGON), 'pw')).toBe(false);
+    expect(startedKeyDerivations()).toBe(0);
+    expect(deriveKeyAhead(file, 'a')).toBe(true);
+    expect(deriveKeyAhead(file, 'b')).toBe(true);
+    expect(deriveKeyAhead(file, 'pw')).toBe(false);
+    for (const pw of ['a', 'b']) expect((await rejected(openKeyFile(file, pw))).code).toBe('WRONG_PASSWORD');
+    expect(startedKeyDerivations()).toBe(0);
   });
 });

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import {
   BackupScan,
   backup,
+  blake3,
   type CairnEvent,
   listSnapshots,
   type ProgressEvent,
@@ -349,6 +350,33 @@ describe('backup and restore of a real tree', () => {
     const over = await restore(repo, 'latest', { target: out, overwrite: true });
     expect(over.failures).toEqual([]);
     expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
+    await repo.close();
+  });
+
+  it('restores files named like its own temporary files (a snapshot of an interrupted restore)', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(src);
+    // A restore writes report.pdf as .cairn-restore-<first 8 bytes of BLAKE3(name), hex> first.
+    const temp = (name: string) => `.cairn-restore-${Buffer.from(blake3(Buffer.from(name))).toString('hex', 0, 8)}`;
+    const files: Record<string, Buffer> = {
+      'report.pdf': seededBytes(200_000, 1),
+      [temp('report.pdf')]: seededBytes(150_000, 2), // left over from an interrupted restore
+      'scan.dcm': seededBytes(3_000_000, 3),
+      [temp('scan.dcm')]: seededBytes(1_000_000, 4),
+      '.cairn-restore1-x': seededBytes(1000, 5),
+    };
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(join(src, name), bytes);
+    await backup(repo, { paths: [src] });
+    for (const threads of [0, 1]) {
+      const out = join(base, `out-${threads}`);
+      const r = await restore(repo, 'latest', { target: out, threads });
+      expect(r.failures).toEqual([]);
+      expect(readdirSync(join(out, src)).sort()).toEqual(Object.keys(files).sort());
+      for (const [name, bytes] of Object.entries(files)) {
+        expect(readFileSync(join(out, src, name)).equals(bytes), name).toBe(true);
+      }
+    }
     await repo.close();
   });
 

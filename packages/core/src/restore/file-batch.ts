@@ -39,6 +39,8 @@ export interface FileJob {
   /** Display path inside the snapshot. */
   display: string;
   ids: string[];
+  /** Variant of the file's temporary name (see tempVariant in writer.ts); 0 when absent. */
+  temp?: number;
 }
 
 /** Outcome of one file. */
@@ -316,7 +318,7 @@ export class FileBatchRestorer {
       this.multi.set(s.id, s);
       try {
         const fd = openSync(
-          tempName(s.job.path),
+          tempName(s.job.path, s.job.temp),
           constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
           0o600,
         );
@@ -338,7 +340,9 @@ export class FileBatchRestorer {
     if (this.fatal) {
       this.queue.length = 0;
       // Files spread over several jobs that did not complete: remove their temporaries.
-      await Promise.all([...this.multi.values()].map((s) => fsp.unlink(tempName(s.job.path)).catch(() => {})));
+      await Promise.all(
+        [...this.multi.values()].map((s) => fsp.unlink(tempName(s.job.path, s.job.temp)).catch(() => {})),
+      );
       this.multi.clear();
       throw this.fatal;
     }
@@ -446,6 +450,7 @@ export class FileBatchRestorer {
           mtime: nsToSeconds(node.mtimeNs),
           create: !s.multi,
           finish: !s.multi || finishOnly,
+          temp: s.job.temp ?? 0,
         });
       }
       return k;
@@ -531,7 +536,7 @@ export class FileBatchRestorer {
       this.multi.delete(s.id);
       this.finishing++;
       fsp
-        .unlink(tempName(s.job.path))
+        .unlink(tempName(s.job.path, s.job.temp))
         .catch(() => {})
         .finally(() => {
           this.finishing--;

@@ -31,6 +31,7 @@ import { findPath } from '../repo/tree-walk.js';
 import { FileBatchRestorer, type FileJob, type FileOutcome } from './file-batch.js';
 import { assertSafeName, ensureRealDir, joinName, makeRealDirSync, occupant, removeEntry } from './target-dir.js';
 import { TreeLoader, type TreeOpener } from './tree-loader.js';
+import { tempVariant } from './writer.js';
 import { defaultWriterThreads, WriterPool } from './writer-pool.js';
 
 export interface RestoreOptions {
@@ -99,6 +100,8 @@ interface WalkItem {
   display: string;
   /** Path components below the snapshot root (only kept with an include filter). */
   parts: string[];
+  /** Variant of a file's temporary name (see tempVariant): 0 unless its directory needs another. */
+  temp: number;
 }
 
 /** Tree entries kept in memory between the passes of one restore (beyond: read again). */
@@ -161,7 +164,7 @@ export async function restore(
         if (sel === 'none') continue;
         if (sel === 'ancestor' && node.type !== 'dir') continue;
       }
-      out.push({ node, path: joinName(dir, node.name), display: `${display}/${name}`, parts: childParts });
+      out.push({ node, path: joinName(dir, node.name), display: `${display}/${name}`, parts: childParts, temp: 0 });
     }
   }
 
@@ -178,15 +181,23 @@ export async function restore(
     const stack: { items: WalkItem[]; i: number }[] = [];
     const enter = async (treeId: string, dir: Buffer, display: string, parts: string[]) => {
       const items: WalkItem[] = [];
+      /** Every name of the directory when one starts with a dot (see tempVariant), else none. */
+      let dotted: Uint8Array[] | undefined;
       let next: string | undefined = treeId;
       try {
         while (next) {
           const got = trees.get(next);
           const tree = got instanceof Promise ? await got : got;
           children(tree.nodes, dir, display, parts, items);
+          if (dotted || tree.nodes.some((n) => n.name[0] === 0x2e)) {
+            dotted ??= [];
+            for (const n of tree.nodes) dotted.push(n.name);
+          }
           if (last) trees.release(next); // the last walk: free memory as it goes
           next = tree.next;
         }
+        const variant = dotted ? tempVariant(dotted) : 0;
+        if (variant !== 0) for (const item of items) item.temp = variant;
       } catch (err) {
         if ((err as CairnError).code === 'ABORTED' || (err as CairnError).code === 'PATH_OUTSIDE_TARGET') throw err;
         onLost(display || '/', err);
@@ -451,7 +462,7 @@ export async function restore(
         }
         if (key) hardlinks.set(key, path);
         const add = (ids: string[]): boolean | Promise<boolean> => {
-          batch.push({ node, path, display, ids });
+          batch.push({ node, path, display, ids, temp: item.temp });
           batchBytes += node.size ?? 0;
           if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) return flush().then(() => true);
           return true;

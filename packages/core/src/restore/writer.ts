@@ -41,6 +41,8 @@ export interface WireFile {
   create: boolean;
   /** When this job's parts are written: set size and metadata, close, rename into place. */
   finish: boolean;
+  /** Variant of the temporary name (see tempVariant; 0 nearly always). */
+  temp: number;
 }
 
 /** One blob of a job's range and where its bytes go. */
@@ -84,14 +86,41 @@ export interface WireResult {
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
 
-/** The temporary name a file is written under, beside its final name. */
-export function tempName(path: Uint8Array): Buffer {
+/** Temporary names start with this, then the directory's variant (if any) and a dash. */
+const TEMP_PREFIX = Buffer.from('.cairn-restore');
+
+/**
+ * The temporary name a file is written under, beside its final name: the same for the same name,
+ * so a re-run replaces what an interrupted one left. `variant`: see {@link tempVariant}.
+ */
+export function tempName(path: Uint8Array, variant = 0): Buffer {
   const p = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
   const slash = p.lastIndexOf(0x2f);
   return Buffer.concat([
     p.subarray(0, slash + 1),
-    Buffer.from(`.cairn-restore-${toHex(blake3(p.subarray(slash + 1))).slice(0, 16)}`),
+    Buffer.from(`${TEMP_PREFIX}${variant || ''}-${toHex(blake3(p.subarray(slash + 1))).slice(0, 16)}`),
   ]);
+}
+
+/**
+ * The variant of temporary names for a directory holding `names`: 0 (".cairn-restore-…") unless
+ * one of them starts like that (say a snapshot of a directory where a restore was interrupted),
+ * else the first variant (".cairn-restore1-…", …) none of them starts with. So a file's temporary
+ * name is never the name of another file of the same directory, which it would overwrite.
+ */
+export function tempVariant(names: readonly Uint8Array[]): number {
+  const taken = new Set<number>();
+  for (const name of names) {
+    if (name.length <= TEMP_PREFIX.length || !TEMP_PREFIX.equals(name.subarray(0, TEMP_PREFIX.length))) continue;
+    const rest = Buffer.from(name.buffer, name.byteOffset + TEMP_PREFIX.length, name.length - TEMP_PREFIX.length);
+    const dash = rest.indexOf(0x2d);
+    if (dash === 0) taken.add(0);
+    else if (dash > 0 && /^[1-9][0-9]{0,8}$/.test(rest.toString('latin1', 0, dash)))
+      taken.add(Number(rest.toString('latin1', 0, dash)));
+  }
+  let v = 0;
+  while (taken.has(v)) v++;
+  return v;
 }
 
 const ZERO = Buffer.alloc(64 * 1024);
@@ -224,7 +253,16 @@ export function runJob(keys: BlobKeys, job: WireJob): WireResult {
   const states: FileState[] = job.files.map((f) => {
     const path = Buffer.from(f.path.buffer, f.path.byteOffset, f.path.byteLength);
     // Every field from the start: adding fd or error later changes the object's shape.
-    return { f, path, temp: tempName(path), fd: undefined, left: 0, hole: false, error: undefined, done: false };
+    return {
+      f,
+      path,
+      temp: tempName(path, f.temp),
+      fd: undefined,
+      left: 0,
+      hole: false,
+      error: undefined,
+      done: false,
+    };
   });
   for (const b of job.blobs) for (let k = 0; k < b.to.length; k += 2) states[b.to[k]!]!.left++;
   let bytes = 0;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateMasterKeys } from '../../src/crypto/master-keys.js';
 import { blobId, sealBlob } from '../../src/format/blob.js';
-import { runJob, type WireBlob } from '../../src/restore/writer.js';
+import { runJob, tempName, tempVariant, type WireBlob } from '../../src/restore/writer.js';
 
 const work = mkdtempSync(join(tmpdir(), 'cairn-writer-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -61,6 +61,7 @@ function restoreFile(name: string, size: number, parts: { at: number; raw: Buffe
         mtime: 1_700_000_000,
         create: true,
         finish: true,
+        temp: 0,
       },
     ],
     overwrite: false,
@@ -110,5 +111,23 @@ describe('restore writer: holes', () => {
       { at: raw.length, raw: full },
     ]);
     expect(readFileSync(path).equals(Buffer.concat([raw, full]))).toBe(true);
+  });
+});
+
+describe('temporary names', () => {
+  const names = (...n: string[]) => n.map((x) => Buffer.from(x));
+
+  it('are fixed per final name, beside it, and never another entry of the directory', () => {
+    expect(tempName(Buffer.from('/t/a/report.pdf')).toString()).toMatch(/^\/t\/a\/\.cairn-restore-[0-9a-f]{16}$/);
+    expect(tempName(Buffer.from('/t/a/x'), 2).toString()).toMatch(/^\/t\/a\/\.cairn-restore2-[0-9a-f]{16}$/);
+    expect(tempVariant(names('a', '.bashrc', '.cairn-restore', '.cairn-restorex', '.cairn-restore01-x'))).toBe(0);
+    expect(tempVariant(names('a', '.cairn-restore-0123456789abcdef'))).toBe(1);
+    expect(tempVariant(names('.cairn-restore-x', '.cairn-restore1-y', '.cairn-restore3-z'))).toBe(2);
+    const dir = names('x', '.cairn-restore-1', '.cairn-restore1-2', '.cairn-restore2-3');
+    expect(tempVariant(dir)).toBe(3);
+    for (const n of dir) {
+      const temp = tempName(Buffer.from(`/t/${n.toString()}`), 3).subarray(3);
+      expect(dir.some((m) => m.equals(temp))).toBe(false);
+    }
   });
 });

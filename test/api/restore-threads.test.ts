@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backup, type CairnEvent, findPath, findSnapshot, restore } from '@cairn/core';
+import { backup, type CairnEvent, findPath, findSnapshot, prestartWriterThreads, restore, verify } from '@cairn/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, newRepo, reopen, tempDir } from './helpers.js';
 import { compareTrees, describeTree, isRoot, makeEdgeCaseTree, seededBytes } from './tree-fixtures.js';
@@ -77,6 +77,25 @@ describe('restore engine', () => {
       expect(again.files.restored).toBe(0);
       expect(again.failures).toEqual([]);
     }
+    await repo.close();
+  });
+
+  it('takes writer threads started before the keys were known, for restore and verify', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    makeMixedTree(src);
+    await backup(repo, { paths: [src] });
+    expect(prestartWriterThreads(2)).toBe(2);
+    expect(prestartWriterThreads(1)).toBe(2); // already there: nothing more started
+    const out = join(base, 'ahead');
+    const r = await restore(repo, 'latest', { target: out, threads: 1 });
+    expect(r.failures).toEqual([]);
+    expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
+    expect(prestartWriterThreads(0)).toBe(1); // the restore took one
+    const v = await verify(repo, { readData: true });
+    expect(v.ok).toBe(true);
+    expect(v.checked.blobsRead).toBeGreaterThan(0);
+    expect(prestartWriterThreads(0)).toBe(0);
     await repo.close();
   });
 

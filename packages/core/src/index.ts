@@ -49,5 +49,6 @@ export {
 } from './repo/snapshots.js';
 export { findPath, type WalkEntry, walkTree } from './repo/tree-walk.js';
 export { type RestoreFailure, type RestoreOptions, type RestoreSummary, restore } from './restore/restore.js';
+export { prestartWriterThreads } from './restore/writer-pool.js';
 export * from './store/index.js';
 export { VERSION } from './version.js';

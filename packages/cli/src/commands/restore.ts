@@ -1,4 +1,4 @@
-import { findSnapshot, restore as runRestore } from '@cairn/core';
+import { findSnapshot, prestartWriterThreads, restore as runRestore } from '@cairn/core';
 import { type Command, flag, list, str } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { bytes, seconds } from '../format.js';
@@ -28,7 +28,8 @@ const restore: Command = {
     if (!ref) throw new UsageError('missing SNAPSHOT (an id, id prefix or "latest")', 'restore');
     if (args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`, 'restore');
     if (!target) throw new UsageError('missing --target DIR', 'restore');
-    const repo = await ctx.repository();
+    // The writer threads load their code while the key is derived (a core is idle then).
+    const repo = await ctx.repository({ onKeyDerivation: () => prestartWriterThreads() });
     const host = str(args, 'host');
     const snapshot = await findSnapshot(repo, ref, { signal: ctx.signal, ...(host ? { filter: { host } } : {}) });
     const include = list(args, 'include');

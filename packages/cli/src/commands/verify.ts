@@ -1,4 +1,4 @@
-import { verify as runVerify, type VerifyReport } from '@cairn/core';
+import { prestartWriterThreads, verify as runVerify, type VerifyReport } from '@cairn/core';
 import { type Command, flag, list, str } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { bytes, seconds } from '../format.js';
@@ -57,9 +57,11 @@ const verify: Command = {
     const subset = str(args, 'read-data-subset');
     const drill = str(args, 'restore-drill');
     if (drill !== undefined && !/^\d+$/.test(drill)) throw new UsageError('--restore-drill needs a number', 'verify');
-    const repo = await ctx.repository();
+    const readData = flag(args, 'read-data') || subset !== undefined;
+    // Reading data checks packs on writer threads: they load their code while the key is derived.
+    const repo = await ctx.repository(readData ? { onKeyDerivation: () => prestartWriterThreads() } : {});
     const report = await runVerify(repo, {
-      readData: flag(args, 'read-data') || subset !== undefined,
+      readData,
       ...(subset ? { subset } : {}),
       ...(drill ? { restoreDrill: Number(drill) } : {}),
       ...(list(args, 'snapshot').length ? { drillSnapshots: list(args, 'snapshot') } : {}),

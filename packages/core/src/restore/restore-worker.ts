@@ -6,12 +6,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BlobKeys } from '../format/blob.js';
-import { type LentJob, type PostedResult, runPoolJob } from './writer-pool.js';
+import { type KeysMessage, type LentJob, type PostedResult, runPoolJob } from './writer-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('restore-worker must run in a worker thread');
-const keys = workerData as BlobKeys;
-port.on('message', (job: LentJob) => {
+// A thread started ahead (prestartWriterThreads) gets its keys in a message before any job.
+let keys = workerData as BlobKeys | undefined;
+port.on('message', (msg: LentJob | KeysMessage) => {
+  if ('keys' in msg) {
+    keys = msg.keys;
+    return;
+  }
+  const job = msg;
+  if (!keys) throw new Error('restore-worker: a job came before the keys');
   const result: PostedResult = runPoolJob(keys, job);
   // Tree bytes go back by transfer, not by copy; so does the job's buffer, for the next read.
   const transfer =

@@ -187,9 +187,7 @@ export class TreeLoader {
           for (const { id } of r.blobs) this.arrived(id, undefined);
           continue;
         }
-        const opener = this.opener?.();
-        if (opener) await this.openElsewhere(opener, bytes, r.start, r.blobs, out);
-        else this.openHere(bytes, r.start, r.blobs, out);
+        await this.openRange(bytes, r.start, r.blobs, out);
       }
     };
     await Promise.all(Array.from({ length: Math.min(READS, ranges.length) }, reader));
@@ -218,12 +216,13 @@ export class TreeLoader {
   }
 
   /**
-   * Hands the blobs of a range to the opener in jobs of about {@link OPEN_JOB_BYTES} (each with a
-   * copy of its part of the range, so jobs can run on different threads) and decodes what comes
-   * back. A job the opener fails is opened here.
+   * Opens the blobs of a range read at `start`, in parts of about {@link OPEN_JOB_BYTES}: each part
+   * goes to the opener when there is one (each with a copy of its bytes, so parts can run on
+   * different threads), else is opened here, and the event loop turns before the next. So a writer
+   * thread that finishes loading meanwhile takes the rest of the range, instead of waiting while
+   * this thread opens all of it (up to 4 MiB of trees).
    */
-  private async openElsewhere(
-    opener: TreeOpener,
+  private async openRange(
     bytes: Uint8Array,
     start: number,
     blobs: { id: string; loc: BlobLocation }[],
@@ -245,43 +244,60 @@ export class TreeLoader {
       part.push(b);
     }
     if (part.length > 0) parts.push(part);
-    await Promise.all(
-      parts.map(async (p) => {
-        const from = p[0]!.loc.offset;
-        const last = p[p.length - 1]!.loc;
-        const buf = bytes.slice(from - start, last.offset + last.length - start);
-        const jobBlobs: OpenTreeBlob[] = p.map(({ loc }) => ({
-          off: loc.offset - from,
-          len: loc.length,
-          id: loc.id,
-          type: loc.type,
-          compression: loc.compression,
-          rawLength: loc.rawLength,
-        }));
-        let result: OpenTreesResult;
+    const elsewhere: Promise<void>[] = [];
+    for (const [i, p] of parts.entries()) {
+      const opener = this.opener?.();
+      if (opener) {
+        elsewhere.push(this.openElsewhere(opener, bytes, start, p, out));
+        continue;
+      }
+      this.openHere(bytes, start, p, out);
+      if (i < parts.length - 1) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(elsewhere);
+  }
+
+  /** Hands one part of a range to the opener and decodes what comes back; opens it here if the opener fails. */
+  private async openElsewhere(
+    opener: TreeOpener,
+    bytes: Uint8Array,
+    start: number,
+    p: { id: string; loc: BlobLocation }[],
+    out: Map<string, Tree>,
+  ): Promise<void> {
+    const from = p[0]!.loc.offset;
+    const last = p[p.length - 1]!.loc;
+    const buf = bytes.slice(from - start, last.offset + last.length - start);
+    const jobBlobs: OpenTreeBlob[] = p.map(({ loc }) => ({
+      off: loc.offset - from,
+      len: loc.length,
+      id: loc.id,
+      type: loc.type,
+      compression: loc.compression,
+      rawLength: loc.rawLength,
+    }));
+    let result: OpenTreesResult;
+    try {
+      result = await opener(buf, jobBlobs);
+    } catch (err) {
+      if ((err as CairnError).code === 'ABORTED') throw err;
+      this.openHere(bytes, start, p, out);
+      return;
+    }
+    let at = 0;
+    p.forEach(({ id }, i) => {
+      const end = result.ends[i]!;
+      let tree: Tree | undefined;
+      if (end >= 0) {
         try {
-          result = await opener(buf, jobBlobs);
+          tree = decodeTree(result.raw.subarray(at, end));
+          out.set(id, tree);
         } catch (err) {
-          if ((err as CairnError).code === 'ABORTED') throw err;
-          this.openHere(bytes, start, p, out);
-          return;
+          if (!(err instanceof CairnError)) throw err;
         }
-        let at = 0;
-        p.forEach(({ id }, i) => {
-          const end = result.ends[i]!;
-          let tree: Tree | undefined;
-          if (end >= 0) {
-            try {
-              tree = decodeTree(result.raw.subarray(at, end));
-              out.set(id, tree);
-            } catch (err) {
-              if (!(err instanceof CairnError)) throw err;
-            }
-            at = end;
-          }
-          this.arrived(id, tree);
-        });
-      }),
-    );
+        at = end;
+      }
+      this.arrived(id, tree);
+    });
   }
 }

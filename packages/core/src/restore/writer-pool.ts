@@ -49,6 +49,11 @@ interface Slot {
   >;
 }
 
+/** The keys, posted to a thread started without them ({@link prestartWriterThreads}) before its first job. */
+export interface KeysMessage {
+  keys: BlobKeys;
+}
+
 /** A job as posted to a worker: `lent` when its buffer must come back with the result. */
 export type LentJob = PoolJob & { lent?: boolean };
 /** A job's result as a worker posts it: with the job's buffer, moved back, when it was lent. */
@@ -62,6 +67,64 @@ const YOUNG_GENERATION_MB = 4;
 /** Worker threads used by default: one per core but one (the calling thread works too). */
 export function defaultWriterThreads(): number {
   return Math.max(1, availableParallelism() - 1);
+}
+
+/** A worker started ahead of its pool (see {@link prestartWriterThreads}). */
+interface Spare {
+  worker: Worker;
+  ready: boolean;
+  dead: boolean;
+  /** Removes the spare's own listeners (its pool adds its own). */
+  detach: () => void;
+}
+
+/** Threads started ahead, taken by the next pools made. */
+const spares: Spare[] = [];
+
+function startWorker(script: URL | string, keys: BlobKeys | undefined): Worker {
+  return new Worker(script, {
+    ...(keys ? { workerData: keys } : {}),
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+  });
+}
+
+/**
+ * Starts up to `count` writer threads now, before the repository's keys are known, so that they
+ * have loaded their code (~50 ms of a core each) when a restore or `verify --read-data` begins: the
+ * next pools take them and send them the keys. Meant for the time a key derivation leaves a core
+ * idle (the CLI starts them from `OpenOptions.onKeyDerivation`). Idle spare threads do not keep
+ * the process alive. Returns the number of spare threads ready or starting.
+ */
+export function prestartWriterThreads(count = defaultWriterThreads()): number {
+  const script = bundledWorkerScript('restore-worker.js');
+  if (!script) return 0;
+  for (let i = spares.length - 1; i >= 0; i--) if (spares[i]!.dead) spares.splice(i, 1);
+  while (spares.length < count) {
+    let worker: Worker;
+    try {
+      worker = startWorker(script, undefined);
+    } catch {
+      break; // threads cannot be started here: pools run their jobs on the calling thread
+    }
+    const spare: Spare = { worker, ready: false, dead: false, detach: () => {} };
+    const onMessage = (m: { ready?: true }) => {
+      if (m?.ready) spare.ready = true;
+    };
+    const onGone = () => {
+      spare.dead = true;
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onGone);
+    worker.on('exit', onGone);
+    spare.detach = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onGone);
+      worker.off('exit', onGone);
+    };
+    worker.unref();
+    spares.push(spare);
+  }
+  return spares.length;
 }
 
 export class WriterPool {
@@ -79,11 +142,18 @@ export class WriterPool {
     const data: BlobKeys = { dataKey: new Uint8Array(keys.dataKey), idKey: new Uint8Array(keys.idKey) };
     try {
       for (let i = 0; i < threads; i++) {
-        const worker = new Worker(script, {
-          workerData: data,
-          resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-        });
-        const slot: Slot = { worker, ready: false, load: 0, jobs: new Map() };
+        let spare = spares.shift();
+        while (spare?.dead) spare = spares.shift();
+        let worker: Worker;
+        if (spare) {
+          spare.detach();
+          worker = spare.worker;
+          worker.ref();
+          worker.postMessage({ keys: data } satisfies KeysMessage); // before any job: messages keep their order
+        } else {
+          worker = startWorker(script, data);
+        }
+        const slot: Slot = { worker, ready: spare?.ready ?? false, load: 0, jobs: new Map() };
         worker.on('message', (r: PostedResult | { ready: true }) => {
           if ('ready' in r) {
             slot.ready = true;

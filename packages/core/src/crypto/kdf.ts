@@ -169,7 +169,8 @@ function takeStarted(pw: Uint8Array, kdf: KdfSpec): Promise<Uint8Array> | undefi
   );
   if (i < 0) return undefined;
   const [s] = started.splice(i, 1);
-  s!.pw.fill(0);
+  const wipe = () => s!.pw.fill(0); // once scrypt has finished with it
+  s!.key.then(wipe, wipe);
   return s!.key;
 }
 

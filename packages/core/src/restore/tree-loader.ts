@@ -248,7 +248,9 @@ export class TreeLoader {
     for (const [i, p] of parts.entries()) {
       const opener = this.opener?.();
       if (opener) {
-        elsewhere.push(this.openElsewhere(opener, bytes, start, p, out));
+        const done = this.openElsewhere(opener, bytes, start, p, out);
+        done.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+        elsewhere.push(done);
         continue;
       }
       this.openHere(bytes, start, p, out);

@@ -2,6 +2,7 @@
  * Where the password comes from: CAIRN_PASSWORD, --password-file, --password-command,
  * CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND (the prompt is in tty.test.ts). Wrong ones exit 12.
  */
+import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCode, PASSWORD, Sandbox, shellQuote } from './helpers.js';
@@ -41,6 +42,15 @@ describe('password sources', () => {
     expect(await opens(['--password-file', badFile])).toBe(12);
     // the option wins over the environment
     expect(await opens(['--password-file', goodFile], { CAIRN_PASSWORD: 'wrong' })).toBe(0);
+  });
+
+  it('--password-file that is a named pipe, as `<(command)` gives', async () => {
+    const fifo = b.path('password-pipe');
+    execFileSync('mkfifo', [fifo]);
+    // The writer waits for the CLI to open the pipe; it is read once, by the CLI alone.
+    const writer = fsp.writeFile(fifo, `${PASSWORD}\n`);
+    expect(await opens(['--password-file', fifo], { CAIRN_PASSWORD: 'not this one' })).toBe(0);
+    await writer;
   });
 
   it('--password-command (first line of its output)', async () => {

@@ -32,8 +32,13 @@ function knownPassword(values: Record<string, unknown>, env: NodeJS.ProcessEnv):
     env,
   );
   if (source.from === 'env') return source.value;
-  // Only a regular file: reading a pipe here would take the password from the command.
-  if (source.from === 'file' && statSync(source.file).isFile()) return stripNewline(readFileSync(source.file, 'utf8'));
+  // Only a regular file: reading a pipe here would take the password from the command. A bigint
+  // stat on purpose: Node 20's fs.realpathSync, which resolves modules, reads the mode left by the
+  // last plain synchronous stat for paths it has cached, and after a named pipe's it stops
+  // resolving symlinks (the CLI then failed to load its dependencies).
+  if (source.from === 'file' && statSync(source.file, { bigint: true }).isFile()) {
+    return stripNewline(readFileSync(source.file, 'utf8'));
+  }
   return undefined;
 }
 

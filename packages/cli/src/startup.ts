@@ -17,6 +17,8 @@ import { passwordSource, stripNewline } from './password-source.js';
 import { diskPath } from './store-location.js';
 
 const KEY_ID = /^[0-9a-f]{64}$/;
+/** Key files are well under this; anything larger is left to the opening to refuse. */
+const MAX_KEY_FILE_BYTES = 64n * 1024n;
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
 /** True for a command that opens an existing repository with its password (all but init). */
@@ -67,7 +69,10 @@ export function deriveKeyEarly(argv: string[], env: NodeJS.ProcessEnv = process.
       .filter((n) => KEY_ID.test(n))
       .sort()[0];
     if (!first) return false;
-    return deriveKeyAhead(readFileSync(join(dir, 'keys', first)), password);
+    const keyFile = join(dir, 'keys', first);
+    const st = statSync(keyFile, { bigint: true }); // bigint: see knownPassword
+    if (!st.isFile() || st.size > MAX_KEY_FILE_BYTES) return false; // the opening reports it
+    return deriveKeyAhead(readFileSync(keyFile), password);
   } catch {
     return false; // the command itself reports whatever is wrong
   }

@@ -40,3 +40,14 @@ export function splitCommand(argv: string[]): { name?: string; rest: string[] } 
   }
   return { rest: argv };
 }
+
+/** `options` in the form node:util's parseArgs takes. */
+export function parseArgsSpec(
+  options: Record<string, OptionSpec>,
+): Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> {
+  const spec: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, o] of Object.entries(options)) {
+    spec[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  }
+  return spec;
+}

@@ -11,7 +11,7 @@ import { isCairnError, VERSION } from '@cairn/core';
 import type { Args, Command, OptionSpec } from './command.js';
 import { Context, type GlobalOptions } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { GLOBAL_OPTIONS, splitCommand } from './global-options.js';
+import { GLOBAL_OPTIONS, parseArgsSpec, splitCommand } from './global-options.js';
 import { Output } from './output.js';
 import { UsageError } from './usage-error.js';
 
@@ -74,10 +74,7 @@ async function generalHelp(): Promise<string> {
 }
 
 function parse(cmdOptions: Record<string, OptionSpec>, argv: string[], command: string): Args {
-  const spec: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const [name, o] of Object.entries({ ...GLOBAL_OPTIONS, ...cmdOptions })) {
-    spec[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
-  }
+  const spec = parseArgsSpec({ ...GLOBAL_OPTIONS, ...cmdOptions });
   try {
     const { values, positionals } = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
     return { values: values as Args['values'], positionals };

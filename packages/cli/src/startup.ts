@@ -11,12 +11,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { deriveKeyAhead } from '@cairn/core/startup';
-import { GLOBAL_OPTIONS, splitCommand } from './global-options.js';
+import { deriveKeyAhead, isHexId } from '@cairn/core/startup';
+import { GLOBAL_OPTIONS, parseArgsSpec, splitCommand } from './global-options.js';
 import { passwordSource, stripNewline } from './password-source.js';
 import { diskPath } from './store-location.js';
 
-const KEY_ID = /^[0-9a-f]{64}$/;
 /** Key files are well under this; anything larger is left to the opening to refuse. */
 const MAX_KEY_FILE_BYTES = 64n * 1024n;
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
@@ -53,21 +52,21 @@ export function deriveKeyEarly(argv: string[], env: NodeJS.ProcessEnv = process.
     const { name } = splitCommand(argv);
     if (!name || !opensRepository(name)) return false;
     if (argv.some((a) => a === '--help' || a === '-h' || a === '--version')) return false;
-    const spec = Object.fromEntries(
-      Object.entries(GLOBAL_OPTIONS).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
-    );
     // Not strict: the command's own options are unknown here (a misread one only means a
     // derivation nobody takes).
-    const { values } = parseArgs({ args: argv, options: spec, strict: false, allowPositionals: true });
+    const { values } = parseArgs({
+      args: argv,
+      options: parseArgsSpec(GLOBAL_OPTIONS),
+      strict: false,
+      allowPositionals: true,
+    });
     const location = (values.repo as string | undefined) ?? env.CAIRN_REPOSITORY;
     const dir = location ? diskPath(location) : undefined;
     if (!dir) return false;
     const password = knownPassword(values, env);
     if (!password) return false;
     // The key the repository tries first: its key ids in order, as Repository.open lists them.
-    const first = readdirSync(join(dir, 'keys'))
-      .filter((n) => KEY_ID.test(n))
-      .sort()[0];
+    const first = readdirSync(join(dir, 'keys')).filter(isHexId).sort()[0];
     if (!first) return false;
     const keyFile = join(dir, 'keys', first);
     const st = statSync(keyFile, { bigint: true }); // bigint: see knownPassword

@@ -37,6 +37,7 @@ export {
   removeLocks,
   STALE_LOCK_MS,
 } from './repo/lock.js';
+export { isHexId } from './repo/names.js';
 export type { IndexSyncProgress } from './repo/repo-index.js';
 export { type InitOptions, type OpenOptions, Repository } from './repo/repository.js';
 export {

@@ -5,3 +5,4 @@
  * own code meanwhile. Everything here is also exported by `@cairn/core`.
  */
 export { deriveKeyAhead } from './crypto/key-file.js';
+export { isHexId } from './repo/names.js';

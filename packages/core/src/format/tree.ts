@@ -165,12 +165,23 @@ function bytesField(o: Record<string, unknown>, text: string, raw: string): Uint
   return undefined;
 }
 
+/**
+ * True when `name` is one plain path component: not empty, not "." or "..", no "/" and no NUL.
+ * Checked on every name decoded, and again by restore before it creates anything (a byte loop:
+ * restores call it for every entry).
+ */
+export function isPlainName(name: Uint8Array): boolean {
+  const n = name.length;
+  if (n === 0 || (name[0] === 0x2e && (n === 1 || (n === 2 && name[1] === 0x2e)))) return false;
+  for (let i = 0; i < n; i++) if (name[i] === 0x2f || name[i] === 0) return false;
+  return true;
+}
+
 function decodeNode(o: unknown): TreeNode {
   if (typeof o !== 'object' || o === null) fail('entry is not an object');
   const e = o as Record<string, unknown>;
   const name = bytesField(e, 'name', 'nameRaw');
-  if (!name || name.length === 0 || name.includes(0x2f) || name.includes(0)) fail('entry has an invalid name');
-  if (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e))) fail('entry name is . or ..');
+  if (!name || !isPlainName(name)) fail('entry has an invalid name (empty, ".", "..", or holding "/" or NUL)');
   // Only error messages need the name as text.
   const nameText = () => Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString();
   if (typeof e.type !== 'string' || !NODE_TYPES.has(e.type)) fail(`entry ${nameText()} has an unknown type`);

@@ -13,7 +13,7 @@ export const LOCKS_PREFIX = 'locks/';
 
 const HEX_ID = /^[0-9a-f]{64}$/;
 
-/** True when `s` is a 64-digit lower-case hex id. */
+/** True when `s` is a 64-digit lower-case hex id: the form of every repository object's id. */
 export function isHexId(s: string): boolean {
   return HEX_ID.test(s);
 }

@@ -8,6 +8,7 @@
 import { type BigIntStats, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { CairnError } from '../errors.js';
+import { isPlainName } from '../format/tree.js';
 
 const SLASH = Buffer.from('/');
 
@@ -18,11 +19,7 @@ export function joinName(dir: Buffer, name: Uint8Array): Buffer {
 
 /** Throws PATH_OUTSIDE_TARGET unless `name` is one safe path component. */
 export function assertSafeName(name: Uint8Array, where: string): void {
-  // Once per entry of every directory restored: a plain loop, no copies.
-  const n = name.length;
-  let bad = n === 0 || (name[0] === 0x2e && (n === 1 || (n === 2 && name[1] === 0x2e)));
-  for (let i = 0; i < n && !bad; i++) bad = name[i] === 0x2f || name[i] === 0;
-  if (bad) {
+  if (!isPlainName(name)) {
     const text = Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString();
     throw new CairnError('PATH_OUTSIDE_TARGET', `refusing entry ${JSON.stringify(text)} in ${where}: not a plain name`);
   }

@@ -1,6 +1,8 @@
 import {
   appendFileSync,
+  chmodSync,
   existsSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -96,6 +98,10 @@ describe('backup and restore of a real tree', () => {
     const src = join(base, 'src');
     mkdirSync(src);
     for (let i = 0; i < 20; i++) writeFileSync(join(src, `f${i}.bin`), seededBytes(3 * 1024 * 1024, i + 1));
+    // A differential with no full snapshot to be based on runs as a full one (and says so).
+    mkdirSync(join(base, 'other'));
+    const upgraded = await backup(repo, { paths: [join(base, 'other')], kind: 'differential' });
+    expect([upgraded.kind, upgraded.parent, upgraded.snapshot.kind]).toEqual(['full', null, 'full']);
     const first = await backup(repo, { paths: [src] });
     expect(first.files.new).toBe(20);
     expect(first.bytes.added).toBeGreaterThanOrEqual(60 * 1024 * 1024);
@@ -129,6 +135,7 @@ describe('backup and restore of a real tree', () => {
     expect(diff.files.new).toBe(1);
     const snaps = await listSnapshots(repo);
     expect(snaps.map((s) => s.kind)).toEqual([
+      'full',
       'incremental',
       'incremental',
       'incremental',
@@ -216,6 +223,15 @@ describe('backup and restore of a real tree', () => {
     const out = join(base, 'out');
     await restore(repo, s.snapshotId, { target: out });
     expect(readFileSync(join(out, 'emr.sql')).equals(dump)).toBe(true);
+    expect(s.files).toEqual({ new: 1, changed: 0, unchanged: 0 });
+    // The next dump of the same name is changed or unchanged against the parent's.
+    const again = await backup(repo, { stream: { name: 'emr.sql', source: Readable.from([dump]) } });
+    expect([again.parent, again.files]).toEqual([s.snapshotId, { new: 0, changed: 0, unchanged: 1 }]);
+    const grown = Buffer.concat([dump, Buffer.from('INSERT INTO t VALUES (-1);\n')]);
+    const third = await backup(repo, { stream: { name: 'emr.sql', source: Readable.from([grown]) } });
+    expect(third.files).toEqual({ new: 0, changed: 1, unchanged: 0 });
+    const other = await backup(repo, { stream: { name: 'lis.sql', source: Readable.from([dump]) } });
+    expect(other.files).toEqual({ new: 1, changed: 0, unchanged: 0 });
     await repo.close();
   });
 
@@ -350,6 +366,64 @@ describe('backup and restore of a real tree', () => {
     const over = await restore(repo, 'latest', { target: out, overwrite: true });
     expect(over.failures).toEqual([]);
     expect(compareTrees(describeTree(src), describeTree(join(out, src)))).toEqual([]);
+    await repo.close();
+  });
+
+  it('refuses a file of the same size with other content before writing anything', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.txt'), 'original content\n');
+    writeFileSync(join(src, 'b.txt'), 'second file\n');
+    await backup(repo, { paths: [src] });
+    const out = join(base, 'out');
+    mkdirSync(join(out, src), { recursive: true });
+    writeFileSync(join(out, src, 'a.txt'), 'EVIL CONTENT HER\n'); // same size, another mtime
+    await expect(restore(repo, 'latest', { target: out })).rejects.toMatchObject({
+      code: 'RESTORE_CONFLICT',
+      details: { conflicts: [join(out, src, 'a.txt')] },
+    });
+    expect(existsSync(join(out, src, 'b.txt'))).toBe(false);
+    // The same bytes with another time (a copy, or a target that keeps coarser times) is no conflict.
+    writeFileSync(join(out, src, 'a.txt'), 'original content\n');
+    const r = await restore(repo, 'latest', { target: out });
+    expect(r.failures).toEqual([]);
+    expect(r.files).toEqual({ restored: 1, skipped: 1, failed: 0 });
+    expect(r.bytes).toEqual({ written: 12, skipped: 17, total: 29 });
+    const us = (p: string) => statSync(p, { bigint: true }).mtimeNs / 1000n;
+    expect(us(join(out, src, 'a.txt'))).toBe(us(join(src, 'a.txt')));
+    await repo.close();
+  });
+
+  it('does not link the other names of a hard-link group to a first name that failed', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(src);
+    const bytes = seededBytes(300_000, 7);
+    writeFileSync(join(src, 'a-first'), bytes);
+    linkSync(join(src, 'a-first'), join(src, 'b-second'));
+    await backup(repo, { paths: [src] });
+    // Damage the file's data: the largest pack holds it (tree blobs are small).
+    const packs = readdirSync(join(base, 'repo', 'data'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name))
+      .sort((x, y) => statSync(y).size - statSync(x).size);
+    const pack = packs[0]!;
+    const damaged = readFileSync(pack);
+    damaged[150_000]! ^= 0xff;
+    chmodSync(pack, 0o600);
+    writeFileSync(pack, damaged);
+    // Something else already sits at the first name; with overwrite it would be replaced.
+    const out = join(base, 'out');
+    mkdirSync(join(out, src), { recursive: true });
+    writeFileSync(join(out, src, 'a-first'), Buffer.alloc(bytes.length));
+    const r = await restore(repo, 'latest', { target: out, overwrite: true });
+    expect(r.failures.map((f) => [f.path, f.code])).toEqual([
+      [join(src, 'a-first'), 'AUTH_FAILED'],
+      [join(src, 'b-second'), 'AUTH_FAILED'],
+    ]);
+    expect(r.files).toEqual({ restored: 0, skipped: 0, failed: 2 });
+    expect(existsSync(join(out, src, 'b-second'))).toBe(false);
     await repo.close();
   });
 

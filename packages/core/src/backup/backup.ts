@@ -43,7 +43,11 @@ export interface BackupOptions {
   paths?: string[];
   /** A byte stream to store as one file. */
   stream?: StreamSource;
-  /** Default `incremental`. */
+  /**
+   * Default `incremental`. A `differential` with no `full` snapshot of the same host and paths to
+   * be based on is upgraded to a `full` one (as Bacula does): it reads everything anyway, and the
+   * next differentials then have their base. The summary and snapshot record the kind that ran.
+   */
   kind?: BackupKind;
   tags?: string[];
   /** Who runs the backup (default: the OS user). */
@@ -127,7 +131,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
 
 async function runBackup(repo: Repository, options: BackupOptions): Promise<BackupSummary> {
   const started = new Date();
-  const kind = options.kind ?? 'incremental';
+  let kind = options.kind ?? 'incremental';
   const host = options.host ?? hostname();
   const signal = options.signal;
   if (!!options.paths?.length === !!options.stream) {
@@ -180,6 +184,7 @@ async function runBackup(repo: Repository, options: BackupOptions): Promise<Back
   try {
     const index = await repo.index(signal);
     const parent = await chooseParent(repo, kind, host, paths, options.parent, signal);
+    if (kind === 'differential' && !parent) kind = 'full';
     const progress = new ProgressReporter('backup', options.onEvent);
     progress.start({ repository: repo.store.location, paths, kind, parent: parent?.id ?? null, host });
     packer = new Packer(repo, index, { ...(signal ? { signal } : {}) });
@@ -228,7 +233,7 @@ async function runBackup(repo: Repository, options: BackupOptions): Promise<Back
     };
     let rootTree: string;
     if (options.stream) {
-      rootTree = await backupStream(repo, builder, pool, packer, options.stream, progress, signal);
+      rootTree = await backupStream(repo, builder, pool, packer, options.stream, progress, parent?.tree, signal);
     } else {
       // The count only serves an ETA. An incremental backup with a parent is mostly a walk of
       // metadata that the count would double, and often over within a second: it starts the
@@ -328,13 +333,13 @@ async function backupStream(
   packer: Packer,
   stream: StreamSource,
   progress: ProgressReporter,
+  parentTree: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<string> {
   const now = BigInt(Date.now()) * 1_000_000n;
   progress.currentFile = stream.name;
   const result = await pool.processStream(stream.source, signal);
   progress.filesDone = 1;
-  builder.stats.filesNew = 1;
   builder.stats.bytesRead = result.size;
   builder.stats.totalBytes = result.size;
   const node: TreeNode = {
@@ -351,5 +356,18 @@ async function backupStream(
     size: result.size,
   };
   await builder.setContent(node, result.content);
+  // New, changed or unchanged against the parent's stream of the same name (content ids compared;
+  // a long content goes into list blobs, whose ids are those of their contents too).
+  let before: TreeNode | undefined;
+  if (parentTree) {
+    for await (const n of repo.treeEntries(parentTree, signal)) {
+      if (n.type === 'file' && Buffer.from(n.name).equals(node.name)) before = n;
+    }
+  }
+  const same = (a: TreeNode, b: TreeNode) =>
+    JSON.stringify([a.content ?? [], a.contentLists ?? []]) === JSON.stringify([b.content ?? [], b.contentLists ?? []]);
+  if (!before) builder.stats.filesNew = 1;
+  else if (same(before, node)) builder.stats.filesUnchanged = 1;
+  else builder.stats.filesChanged = 1;
   return packer.addRaw('tree', encodeTree({ nodes: [node] }), repo.config.compression);
 }

@@ -10,11 +10,17 @@ import { gidForName, uidForName } from './owner-names.js';
 
 const isRoot = () => process.getuid?.() === 0;
 
-/** Seconds (with fraction) from nanoseconds, as utimes takes them. */
+/**
+ * Seconds (with fraction) from nanoseconds, as utimes takes them. Node hands the time to libuv as
+ * a double, which keeps ~0.24 µs near today's dates, and libuv truncates it to whole microseconds;
+ * so the fraction aims at the middle of the microsecond, and the file gets the recorded time
+ * truncated to microseconds exactly (not one microsecond less when the double falls short).
+ */
 export function nsToSeconds(ns: bigint): number {
   const s = ns / 1_000_000_000n;
   const rem = ns % 1_000_000_000n;
-  return Number(s) + Number(rem) / 1e9;
+  if (rem < 0n) return Number(s) + Number(rem) / 1e9; // before 1970: as before, no aiming
+  return Number(s) + (Number(rem / 1000n) * 1000 + 500) / 1e9;
 }
 
 /** The uid and gid to restore for a node. */

@@ -552,22 +552,36 @@ export class FileBatchRestorer {
 
   /** True when the final path already holds exactly the snapshot's content (verified by hashing). */
   private async alreadyComplete(job: FileJob, locs: BlobLocation[], size: number): Promise<boolean> {
-    const st = await occupant(job.path);
-    if (!st?.isFile() || Number(st.size) !== size) return false;
-    const handle = await fsp.open(job.path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      let pos = 0;
-      for (const loc of locs) {
-        const buf = new Uint8Array(loc.rawLength);
-        const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
-        if (bytesRead !== buf.length || !bytesEqual(blobId(this.repo.keys.idKey, buf), loc.id)) return false;
-        pos += loc.rawLength;
-      }
-      await applyFileMetadata(handle, job.node);
-      return true;
-    } finally {
-      await handle.close();
+    return fileHolds(this.repo.keys.idKey, job.path, locs, size, (handle) => applyFileMetadata(handle, job.node));
+  }
+}
+
+/**
+ * True when `path` is a regular file of `size` bytes holding exactly the blobs `locs`, in order
+ * (read and re-hashed one blob at a time); `then` runs on the open file when it does.
+ */
+export async function fileHolds(
+  idKey: Uint8Array,
+  path: Buffer,
+  locs: BlobLocation[],
+  size: number,
+  then?: (handle: fsp.FileHandle) => Promise<void>,
+): Promise<boolean> {
+  const st = await occupant(path);
+  if (!st?.isFile() || Number(st.size) !== size) return false;
+  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    let pos = 0;
+    for (const loc of locs) {
+      const buf = new Uint8Array(loc.rawLength);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
+      if (bytesRead !== buf.length || !bytesEqual(blobId(idKey, buf), loc.id)) return false;
+      pos += loc.rawLength;
     }
+    await then?.(handle);
+    return true;
+  } finally {
+    await handle.close();
   }
 }
 

@@ -24,11 +24,12 @@ import { CairnError, throwIfAborted } from '../errors.js';
 import type { Snapshot } from '../format/snapshot.js';
 import { nodeName, type TreeNode } from '../format/tree.js';
 import { applyMetadata, applyMetadataSync } from '../fsmeta/apply-metadata.js';
+import type { BlobLocation } from '../index/blob-location.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import type { Repository } from '../repo/repository.js';
 import { findSnapshot } from '../repo/snapshots.js';
 import { findPath } from '../repo/tree-walk.js';
-import { FileBatchRestorer, type FileJob, type FileOutcome } from './file-batch.js';
+import { FileBatchRestorer, type FileJob, type FileOutcome, fileHolds } from './file-batch.js';
 import { assertSafeName, ensureRealDir, joinName, makeRealDirSync, occupant, removeEntry } from './target-dir.js';
 import { TreeLoader, type TreeOpener } from './tree-loader.js';
 import { tempVariant } from './writer.js';
@@ -66,7 +67,8 @@ export interface RestoreSummary {
   files: { restored: number; skipped: number; failed: number };
   dirs: number;
   links: number;
-  bytes: { written: number; total: number };
+  /** `written`: file bytes written by this run; `skipped`: bytes of files found already complete. */
+  bytes: { written: number; skipped: number; total: number };
   failures: RestoreFailure[];
   durationMs: number;
 }
@@ -327,7 +329,7 @@ export async function restore(
         if (!st) return true;
         const fine =
           (item.node.type === 'dir' && st.isDirectory()) ||
-          (item.node.type === 'file' && st.isFile() && Number(st.size) === item.node.size) || // verified in pass 2
+          (item.node.type === 'file' && st.isFile() && (await mayBeRestored(item, st))) ||
           // FIX (e2e tests, re-running a restore): a symlink already pointing where the snapshot says
           // is the restored entry, not a conflict.
           (item.node.type === 'symlink' && (await sameSymlink(item.path, item.node))) ||
@@ -343,14 +345,34 @@ export async function restore(
     }
   }
 
+  /**
+   * Whether a file in the way may be this entry, restored by an earlier run: of the same size, and
+   * either with the entry's mtime (pass 2 then verifies its content before skipping it) or, on a
+   * target that keeps coarser times, holding exactly its content (hashed here). A file of the same
+   * size with other content is a conflict now, before anything is written.
+   */
+  async function mayBeRestored(item: WalkItem, st: BigIntStats): Promise<boolean> {
+    const node = item.node;
+    if (Number(st.size) !== node.size) return false;
+    if (st.mtimeNs / 1000n === node.mtimeNs / 1000n) return true; // restores keep microseconds
+    const ids = node.content ?? (await repo.fileContent(node, signal));
+    const locs = await (await repo.index(signal)).lookup(ids.map((h) => Buffer.from(h, 'hex')));
+    // A blob missing from the repository: pass 2 fails this file without touching what is there.
+    if (locs.some((l) => !l)) return true;
+    return fileHolds(repo.keys.idKey, item.path, locs as BlobLocation[], node.size ?? 0);
+  }
+
   // Pass 2: create entries, restore file contents in batches.
   const failures: RestoreFailure[] = [];
   const files = { restored: 0, skipped: 0, failed: 0 };
+  let skippedBytes = 0;
   let dirs = 0;
   let links = 0;
   const dirMeta: { path: Buffer; node: TreeNode }[] = [];
-  const hardlinks = new Map<string, Buffer>();
-  const deferredLinks: { from: Buffer; to: Buffer; display: string }[] = [];
+  const hardlinks = new Map<string, { path: Buffer; display: string }>();
+  const deferredLinks: { from: Buffer; to: Buffer; display: string; fromDisplay: string }[] = [];
+  /** How the first name of each hard-link group came out; its other names are linked only if 'ok'. */
+  const linkSources = new Map<Buffer, CairnError | 'ok'>();
   const fail = (path: string, err: unknown) => {
     const e = err as { code?: string; message?: string };
     const f = { path, code: e.code ?? 'IO_ERROR', message: e.message ?? String(err) };
@@ -372,6 +394,8 @@ export async function restore(
       },
       onOutcome: (o: FileOutcome) => {
         files[o.status === 'restored' ? 'restored' : o.status === 'skipped' ? 'skipped' : 'failed']++;
+        if (o.job.node.links > 1) linkSources.set(o.job.path, o.error ?? 'ok');
+        if (o.status === 'skipped') skippedBytes += o.bytes;
         progress.filesDone++;
         if (o.error) fail(o.job.display, o.error);
         tick();
@@ -457,10 +481,10 @@ export async function restore(
         const key = node.links > 1 ? `${node.device}:${node.inode}` : undefined;
         const first = key ? hardlinks.get(key) : undefined;
         if (first) {
-          deferredLinks.push({ from: first, to: path, display });
+          deferredLinks.push({ from: first.path, to: path, display, fromDisplay: first.display });
           return true;
         }
-        if (key) hardlinks.set(key, path);
+        if (key) hardlinks.set(key, { path, display });
         const add = (ids: string[]): boolean | Promise<boolean> => {
           batch.push({ node, path, display, ids, temp: item.temp });
           batchBytes += node.size ?? 0;
@@ -510,6 +534,20 @@ export async function restore(
   }
 
   for (const l of deferredLinks) {
+    // A link to a first name that failed would give this name whatever occupies that path (an
+    // old or conflicting file): report it as failed too.
+    const source = linkSources.get(l.from);
+    if (source !== 'ok') {
+      fail(
+        l.display,
+        new CairnError(
+          source?.code ?? 'NOT_FOUND',
+          `not restored: it is a hard link to ${l.fromDisplay}, which was not restored${source ? ` (${source.message})` : ''}`,
+        ),
+      );
+      files.failed++;
+      continue;
+    }
     try {
       const [from, to] = await Promise.all([occupant(l.from), occupant(l.to)]);
       if (from && to && from.dev === to.dev && from.ino === to.ino) {
@@ -549,7 +587,7 @@ export async function restore(
     files,
     dirs,
     links,
-    bytes: { written: progress.bytesDone, total: totals!.bytes },
+    bytes: { written: progress.bytesDone - skippedBytes, skipped: skippedBytes, total: totals!.bytes },
     failures: failures.slice(0, 1000),
     durationMs: Date.now() - progress.started,
   };
@@ -579,8 +617,21 @@ async function missingIncludes(
 
 /** True when two files hold the same bytes. */
 async function sameBytes(a: Buffer, b: Buffer): Promise<boolean> {
-  const [x, y] = await Promise.all([fsp.readFile(a), fsp.readFile(b)]);
-  return x.equals(y);
+  const [x, y] = await Promise.all([fsp.open(a, 'r'), fsp.open(b, 'r')]);
+  try {
+    // A piece at a time: hard-linked files can be of any size.
+    const bx = Buffer.allocUnsafe(1 << 20);
+    const by = Buffer.allocUnsafe(1 << 20);
+    for (let pos = 0; ; pos += bx.length) {
+      const [rx, ry] = await Promise.all([x.read(bx, 0, bx.length, pos), y.read(by, 0, by.length, pos)]);
+      if (rx.bytesRead !== ry.bytesRead || !bx.subarray(0, rx.bytesRead).equals(by.subarray(0, ry.bytesRead))) {
+        return false;
+      }
+      if (rx.bytesRead < bx.length) return true;
+    }
+  } finally {
+    await Promise.all([x.close(), y.close()]);
+  }
 }
 
 /** True when `st` is the FIFO or device the node describes (made by an earlier run). */

@@ -75,7 +75,7 @@ describe('verify', () => {
     await repo.close();
   });
 
-  it('detects a flipped bit, names the pack, the snapshots and the paths; repair snapshots drops only the lost file', async () => {
+  it('detects a flipped bit, names the pack, the blob, the snapshots and the paths; repair snapshots drops only the lost file', async () => {
     const { repo, base, src } = await fixture();
     const [first, second] = await listSnapshots(repo);
     const { node } = await findPath(repo, first!.tree, join(src, 'd', 'f2'));
@@ -85,25 +85,34 @@ describe('verify', () => {
     const bytes = readFileSync(file);
     bytes[loc.offset + 100] = bytes[loc.offset + 100]! ^ 1; // inside f2's first chunk
     writeFileSync(file, bytes);
+    const f2 = join(src, 'd', 'f2');
+    const blobId = node!.content![0]!;
 
-    const report = await verify(repo, { readData: true });
-    expect(report.ok).toBe(false);
-    const p = report.problems.find((x) => x.object.endsWith(packId))!;
-    expect(p).toMatchObject({ kind: 'pack', code: 'CORRUPT_DATA' });
-    expect(p.snapshots.sort()).toEqual([first!.id, second!.id].sort());
-    expect(p.paths).toContain(`${first!.id.slice(0, 8)}:${join(src, 'd', 'f2')}`);
+    for (const readData of [true, false]) {
+      const report = await verify(repo, { readData });
+      expect(report.ok).toBe(false);
+      // The pack is damaged, but it blames no file: its other blobs opened and are intact.
+      const p = report.problems.find((x) => x.object.endsWith(packId))!;
+      expect(p).toMatchObject({ kind: 'pack', code: 'CORRUPT_DATA', paths: [], snapshots: [] });
+      expect(p.message).toMatch(/1 of its \d+ blob\(s\) failed to open/);
+      // The damaged blob does, in both snapshots, and only f2.
+      const b = report.problems.find((x) => x.object === `blob ${blobId}`)!;
+      expect(b).toMatchObject({ kind: 'blob', code: 'AUTH_FAILED' });
+      expect(b.snapshots.sort()).toEqual([first!.id, second!.id].sort());
+      expect(b.paths.sort()).toEqual([`${first!.id.slice(0, 8)}:${f2}`, `${second!.id.slice(0, 8)}:${f2}`].sort());
+      expect(b.hint).toMatch(/repair index --read-data/);
+    }
 
     // A restore of the damaged snapshot restores everything else and lists the loss.
     const out = join(base, 'out');
     const r = await restore(repo, second!.id, { target: out });
-    expect(r.failures.map((f) => f.path)).toEqual([join(src, 'd', 'f2')]);
+    expect(r.failures.map((f) => f.path)).toEqual([f2]);
     expect(files(join(out, src)).length).toBe(7);
 
-    // The pack's bytes no longer match its id, so everything in that pack counts as lost.
-    const inPack = p.paths.filter((x) => x.startsWith(second!.id.slice(0, 8))).map((x) => x.slice(9));
-    const repaired = await repairSnapshots(repo);
-    expect(repaired.repaired).toHaveLength(2);
-    expect(repaired.repaired.find((x) => x.original === second!.id)!.dropped.sort()).toEqual(inPack.sort());
+    const repaired = await repairSnapshots(repo, { dryRun: true });
+    expect(repaired.repaired.map((x) => x.dropped)).toEqual([[f2], [f2]]);
+    const saved = await repairSnapshots(repo);
+    expect(saved.repaired).toHaveLength(2);
     const snaps = await listSnapshots(repo);
     expect(snaps).toHaveLength(4);
     const latest = snaps.at(-1)!;
@@ -112,7 +121,44 @@ describe('verify', () => {
     const out2 = join(base, 'out2');
     const r2 = await restore(repo, 'latest', { target: out2 });
     expect(r2.failures).toEqual([]);
-    expect(files(join(out2, src)).length).toBe(8 - inPack.length);
+    expect(files(join(out2, src)).length).toBe(7);
+    await repo.close();
+  });
+
+  it('repair index --read-data leaves a damaged blob out, so a full backup stores it again and old snapshots heal', async () => {
+    const { repo, base, src } = await fixture();
+    const [first, second] = await listSnapshots(repo);
+    const f2 = join(src, 'd', 'f2');
+    const { node } = await findPath(repo, first!.tree, f2);
+    const loc = await repo.locate(node!.content![1]!);
+    const file = packFile(base, loc.packId);
+    const bytes = readFileSync(file);
+    bytes[loc.offset + 100] = bytes[loc.offset + 100]! ^ 1;
+    writeFileSync(file, bytes);
+
+    // Without --read-data the damaged blob stays indexed and a backup deduplicates against it.
+    await backup(repo, { paths: [src], kind: 'full' });
+    const stuck = await restore(repo, 'latest', { target: join(base, 'stuck') });
+    expect(stuck.failures.map((f) => [f.path, f.code])).toEqual([[f2, 'AUTH_FAILED']]);
+
+    const fixed = await repairIndex(repo, { readData: true });
+    expect(fixed.damagedPacks).toEqual([]);
+    expect(fixed.damagedBlobCount).toBe(1);
+    expect(fixed.damagedBlobs).toEqual([
+      expect.objectContaining({ packId: loc.packId, blobId: node!.content![1]!, code: 'AUTH_FAILED' }),
+    ]);
+    const healed = await backup(repo, { paths: [src], kind: 'full' });
+    expect(healed.bytes.added).toBeGreaterThan(0);
+    for (const s of [first!, second!]) {
+      const out = join(base, `healed-${s.id.slice(0, 8)}`);
+      const r = await restore(repo, s.id, { target: out });
+      expect(r.failures).toEqual([]);
+      expect(readFileSync(join(out, f2)).equals(readFileSync(f2))).toBe(true);
+    }
+    // verify still reports the damaged pack, but no snapshot depends on it any more.
+    const report = await verify(repo, { readData: true });
+    expect(report.problems.flatMap((p) => p.paths)).toEqual([]);
+    expect(report.problems.map((p) => p.kind).sort()).toEqual(['blob', 'pack']);
     await repo.close();
   });
 

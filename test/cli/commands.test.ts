@@ -472,6 +472,41 @@ describe('repair index', () => {
   });
 });
 
+describe('repair index --read-data', () => {
+  it('leaves a damaged blob out, so a full backup stores it again and the old snapshot restores', async () => {
+    const b = await Sandbox.create();
+    try {
+      await b.init();
+      const big = randomBytes(300_000);
+      await writeTree(b.path('data'), { 'a.bin': big, 'b.txt': 'bee\n' });
+      const snap = await b.backup([b.path('data')]);
+      // Flip a byte in the middle of the largest pack (a.bin's data).
+      const packs: string[] = [];
+      for (const d of await names(join(b.repo, 'data'))) {
+        for (const n of await names(join(b.repo, 'data', d))) packs.push(join(b.repo, 'data', d, n));
+      }
+      const sizes = await Promise.all(packs.map(async (p) => (await fsp.stat(p)).size));
+      const pack = packs[sizes.indexOf(Math.max(...sizes))]!;
+      const bytes = await fsp.readFile(pack);
+      bytes[150_000]! ^= 0xff;
+      await fsp.chmod(pack, 0o600);
+      await fsp.writeFile(pack, bytes);
+
+      const v = await b.run(['verify', '--read-data']);
+      expect(v.code).toBe(1);
+      expect(v.stdout + v.stderr).toMatch(/repair index --read-data/);
+      const r = await b.run(['repair', 'index', '--read-data']);
+      expectCode(r, 3);
+      expect(r.stderr).toMatch(/1 damaged blob\(s\) left out of the index/);
+      expectCode(await b.run(['backup', '--kind', 'full', b.path('data')]), 0);
+      expectCode(await b.run(['restore', snap.snapshotId, '--target', b.path('r')]), 0);
+      expect(await readTree(join(b.path('r'), b.path('data')))).toEqual(await readTree(b.path('data')));
+    } finally {
+      await b.remove();
+    }
+  });
+});
+
 describe('cache folder', () => {
   it('CAIRN_CACHE_DIR and --cache-dir choose where the local cache lives', async () => {
     const b = await Sandbox.create();

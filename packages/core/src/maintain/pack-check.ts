@@ -1,7 +1,8 @@
 /**
  * The CPU-bound half of `verify --read-data` for one pack: check its bytes against its id (when
- * asked), parse its encrypted header, then
- * authenticate, decrypt, decompress and re-hash every blob it lists. A pure function of the pack's
+ * asked), parse its encrypted header, then authenticate, decrypt, decompress and re-hash every
+ * blob it lists (also when the id does not match: each blob is authenticated on its own, so the
+ * ones that open are intact and only the others are lost). A pure function of the pack's
  * bytes, so it runs on the restore worker threads (writer-pool.ts) beside the main thread, which
  * reads the next packs. Tree blobs' raw bytes are handed back so the snapshot walk that follows
  * does not read them again.
@@ -24,7 +25,7 @@ export interface PackCheckJob {
 
 export interface PackCheckResult {
   n: number;
-  /** The bytes do not hash to `packId`: nothing else was checked. */
+  /** The bytes do not hash to `packId`. The blobs are checked all the same: which failed is the damage. */
   idMismatch?: boolean;
   /** The header could not be read: nothing else was checked. */
   headerError?: { code: string; message: string };
@@ -45,10 +46,7 @@ export function isPackCheckJob(job: unknown): job is PackCheckJob {
 export function runPackCheck(keys: BlobKeys, job: PackCheckJob): PackCheckResult {
   const result: PackCheckResult = { n: job.n, inHeader: [], blobErrors: [], blobsRead: 0, trees: [] };
   const bytes = job.buf;
-  if (job.packId !== undefined && toHex(blake3(bytes)) !== job.packId) {
-    result.idMismatch = true;
-    return result;
-  }
+  if (job.packId !== undefined && toHex(blake3(bytes)) !== job.packId) result.idMismatch = true;
   let entries: ReturnType<typeof parsePackHeader>;
   try {
     entries = parsePackHeader(keys.dataKey, bytes);

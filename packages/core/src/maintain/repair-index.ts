@@ -3,11 +3,17 @@
  * ground truth. New segments are written first (superseding every old one), old segments are
  * deleted only afterwards, and the local cache is rebuilt; so an interruption at any point leaves
  * a usable index. Packs whose header cannot be read are reported and left out.
+ *
+ * With `readData`, every pack is read whole and each blob it lists is authenticated and re-hashed;
+ * a blob that fails is left out of the index (and reported). The next backup of that data then
+ * stores it again, instead of deduplicating against the damaged copy, and every snapshot that
+ * needs it can be restored again.
  */
 import { type CairnError, throwIfAborted } from '../errors.js';
-import { fromHex } from '../format/bytes.js';
+import { openBlobTransient } from '../format/blob.js';
+import { fromHex, toHex } from '../format/bytes.js';
 import type { PackEntry } from '../format/pack-header.js';
-import { readPackHeader } from '../format/pack-reader.js';
+import { parsePackHeader, readPackHeader } from '../format/pack-reader.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import { DATA_PREFIX, INDEX_PREFIX, idFromName, indexName, packName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
@@ -19,6 +25,10 @@ export interface RepairIndexSummary {
   packs: number;
   blobs: number;
   damagedPacks: { packId: string; code: string; message: string }[];
+  /** With `readData`: blobs that failed to open, left out of the index (at most 1000 listed). */
+  damagedBlobs: { packId: string; blobId: string; code: string; message: string }[];
+  /** Count of damaged blobs (the list above stops at 1000). */
+  damagedBlobCount: number;
   segmentsWritten: number;
   segmentsRemoved: number;
   durationMs: number;
@@ -26,7 +36,7 @@ export interface RepairIndexSummary {
 
 export async function repairIndex(
   repo: Repository,
-  options: { signal?: AbortSignal; onEvent?: EventHandler } = {},
+  options: { readData?: boolean; signal?: AbortSignal; onEvent?: EventHandler } = {},
 ): Promise<RepairIndexSummary> {
   const signal = options.signal;
   const lock = await repo.lock({ exclusive: true, operation: 'repair index', ...(signal ? { signal } : {}) });
@@ -48,6 +58,8 @@ export async function repairIndex(
 
     const index = await repo.index(signal);
     const damagedPacks: RepairIndexSummary['damagedPacks'] = [];
+    const damagedBlobs: RepairIndexSummary['damagedBlobs'] = [];
+    let damagedBlobCount = 0;
     const written: string[] = [];
     let blobs = 0;
     let inSegment = 0;
@@ -56,11 +68,28 @@ export async function repairIndex(
       throwIfAborted(signal);
       let entries: PackEntry[];
       try {
-        entries = await readPackHeader(
-          repo.keys.dataKey,
-          (offset, length) => repo.store.get(packName(pack.id), { offset, length, signal }),
-          pack.size,
-        );
+        if (options.readData) {
+          const bytes = await repo.store.get(packName(pack.id), { signal });
+          entries = parsePackHeader(repo.keys.dataKey, bytes).filter((e) => {
+            try {
+              openBlobTransient(repo.keys, e, bytes.subarray(e.offset, e.offset + e.length));
+              return true;
+            } catch (err) {
+              const { code = 'IO_ERROR', message } = err as CairnError;
+              damagedBlobCount++;
+              if (damagedBlobs.length < 1000)
+                damagedBlobs.push({ packId: pack.id, blobId: toHex(e.id), code, message });
+              progress.error({ path: `${packName(pack.id)}: blob ${toHex(e.id)}`, code, message });
+              return false;
+            }
+          });
+        } else {
+          entries = await readPackHeader(
+            repo.keys.dataKey,
+            (offset, length) => repo.store.get(packName(pack.id), { offset, length, signal }),
+            pack.size,
+          );
+        }
       } catch (err) {
         if ((err as CairnError).code === 'ABORTED') throw err;
         const e = err as CairnError;
@@ -83,6 +112,9 @@ export async function repairIndex(
     const last = await index.savePending(signal, written.length === 0 ? supersedes : []);
     if (last) written.push(last.id);
 
+    // Superseded now, whether or not they can be deleted: a backup later in this session must
+    // not merge them back.
+    index.forgetSessionSegments(oldSegments.filter((id) => !written.includes(id)));
     let removed = 0;
     if (repo.store.capabilities.deletes) {
       for (const id of oldSegments) {
@@ -97,6 +129,8 @@ export async function repairIndex(
       packs: packs.length - damagedPacks.length,
       blobs,
       damagedPacks,
+      damagedBlobs,
+      damagedBlobCount,
       segmentsWritten: written.length,
       segmentsRemoved: removed,
       durationMs: Date.now() - progress.started,

@@ -4,9 +4,10 @@
  * and says exactly what was dropped. Old snapshots are never edited or removed (retention decides
  * about them later); the new one records the old one's id in `original` and is tagged "repaired".
  *
- * What is lost is what `verify` finds: blobs no index lists, blobs whose pack is missing or whose
- * pack's bytes no longer match its id, unreadable trees; with `readData`, also blobs that fail
- * authentication. `verify` runs first, so a repair sees exactly the damage a check reports.
+ * What is lost is what `verify` finds: blobs no index lists, blobs whose pack is missing, blobs of
+ * a pack whose bytes no longer match its id that fail to open (the others in it are intact and
+ * kept), unreadable trees; with `readData`, also blobs that fail authentication in any pack.
+ * `verify` runs first, so a repair sees exactly the damage a check reports.
  */
 
 import { Packer } from '../backup/packer.js';

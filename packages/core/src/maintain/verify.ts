@@ -39,7 +39,7 @@ import { DATA_PREFIX, INDEX_PREFIX, idFromName, keyName, packName, snapshotName 
 import type { Repository } from '../repo/repository.js';
 import { listSnapshotIds, loadSnapshot } from '../repo/snapshots.js';
 import { WriterPool } from '../restore/writer-pool.js';
-import { type PackCheckJob, runPackCheck } from './pack-check.js';
+import { type PackCheckJob, type PackCheckResult, runPackCheck } from './pack-check.js';
 import { type DrillResult, restoreDrill } from './restore-drill.js';
 import { type PackSubset, parseSubset, selectPacks } from './subset.js';
 
@@ -372,7 +372,11 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
       }
       for (const p of new Set([...badBlobs.values(), ...badTrees.values()])) {
         p.hint ??=
-          p.snapshots.length > 0 ? 'run "cairn repair snapshots" to write snapshots without the lost data' : undefined;
+          p.snapshots.length === 0
+            ? undefined
+            : p.code === 'NOT_FOUND'
+              ? 'run "cairn repair snapshots" to write snapshots without the lost data'
+              : 'if the source still holds these files: "cairn repair index --read-data", then a "--kind full" backup stores them again and the snapshots can be restored again; otherwise "cairn repair snapshots" writes snapshots without the lost data';
         if (p.hint === undefined) delete p.hint;
       }
     }
@@ -539,18 +543,19 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
     return [{ problem: { kind: 'pack', object: name, ...codeOf(err) }, blobs: await all() }];
   }
   checked.packsRead++;
-  const mismatch = async (): Promise<PackDamage[]> => [
-    {
-      problem: {
-        kind: 'pack',
-        object: name,
-        code: 'CORRUPT_DATA',
-        message: "the pack's bytes do not match its id (damaged or truncated)",
-      },
-      blobs: await all(),
-    },
-  ];
-  if (hashHere && toHex(hasher.digest()) !== packId) return mismatch();
+  const badId = hashHere && toHex(hasher.digest()) !== packId;
+  if (badId && !ctx.readData) {
+    // Rare: read it whole again and open every blob, to tell the lost blobs from the intact ones.
+    pieces.length = 0;
+    let whole: Uint8Array;
+    try {
+      whole = await repo.store.get(name, { signal });
+    } catch (err) {
+      if (isAbort(err)) throw err;
+      return [{ problem: { kind: 'pack', object: name, ...codeOf(err) }, blobs: await all() }];
+    }
+    return packDamage(runPackCheck(repo.keys, { kind: 'check-pack', n: -1, buf: whole, keepTreeBytes: 0 }), true);
+  }
   if (!keep) return [];
   const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
   pieces.length = 0;
@@ -578,33 +583,68 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
   const r = ctx.pool
     ? await ctx.pool.run(job, size, lent ? (b) => ctx.buffers.give(b) : undefined)
     : runPackCheck(repo.keys, job);
-  if (r.idMismatch) return mismatch();
-  if (r.headerError) return [{ problem: { kind: 'pack', object: name, ...r.headerError }, blobs: await all() }];
-  checked.blobsRead += r.blobsRead;
-  const damage: PackDamage[] = r.blobErrors.map((e) => ({
-    problem: { kind: 'blob', object: `blob ${e.id}`, code: e.code, message: `in pack ${packId}: ${e.message}` },
-    blobs: [e.id],
-  }));
-  const inHeader = new Set(r.inHeader);
+  checked.blobsRead += r.headerError ? 0 : r.blobsRead;
   for (const t of r.trees) {
     const [id, offset, length] = t.key.split(':');
     stash.add(TreeStash.key(id!, packId, Number(offset), Number(length)), t.raw);
   }
-  for (const l of await listed()) {
-    if (!inHeader.has(`${toHex(l.id)}:${l.offset}:${l.length}`)) {
-      const id = toHex(l.id);
-      damage.push({
+  return packDamage(r, badId || !!r.idMismatch);
+
+  /**
+   * The damage a pack check found: each blob that failed; blobs the index places in the pack but
+   * its header does not list; and, when the bytes do not match the pack's id, the pack itself,
+   * naming only the blobs that failed (the others opened and matched their ids, so they are intact).
+   */
+  async function packDamage(r: PackCheckResult, idMismatch: boolean): Promise<PackDamage[]> {
+    if (r.headerError) return [{ problem: { kind: 'pack', object: name, ...r.headerError }, blobs: await all() }];
+    // A damaged copy the index does not place here (left out by `repair index --read-data`) is
+    // read by no restore: it is reported, but blames no file.
+    const used = new Set((await listed()).map((l) => toHex(l.id)));
+    const damage: PackDamage[] = r.blobErrors.map((e) =>
+      used.has(e.id)
+        ? {
+            problem: { kind: 'blob', object: `blob ${e.id}`, code: e.code, message: `in pack ${packId}: ${e.message}` },
+            blobs: [e.id],
+          }
+        : {
+            problem: {
+              kind: 'blob',
+              object: `blob ${e.id}`,
+              code: e.code,
+              message: `in pack ${packId}: ${e.message} (a copy the index does not use: no snapshot reads it)`,
+            },
+            blobs: [],
+          },
+    );
+    const inHeader = new Set(r.inHeader);
+    for (const l of await listed()) {
+      if (!inHeader.has(`${toHex(l.id)}:${l.offset}:${l.length}`)) {
+        const id = toHex(l.id);
+        damage.push({
+          problem: {
+            kind: 'blob',
+            object: `blob ${id}`,
+            code: 'CORRUPT_DATA',
+            message: `the index places it in pack ${packId}, whose header does not list it there`,
+          },
+          blobs: [id],
+        });
+      }
+    }
+    if (idMismatch) {
+      // The lost blobs are problems of their own (above); the pack's problem blames no file.
+      damage.unshift({
         problem: {
-          kind: 'blob',
-          object: `blob ${id}`,
+          kind: 'pack',
+          object: name,
           code: 'CORRUPT_DATA',
-          message: `the index places it in pack ${packId}, whose header does not list it there`,
+          message: `the pack's bytes do not match its id (damaged or truncated); ${r.blobErrors.length} of its ${r.inHeader.length} blob(s) failed to open, the others are intact`,
         },
-        blobs: [id],
+        blobs: [],
       });
     }
+    return damage;
   }
-  return damage;
 }
 
 /** Walks trees once each, checking that every tree and content blob resolves. */

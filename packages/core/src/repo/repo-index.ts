@@ -466,6 +466,16 @@ export class RepoIndex {
     this.sessionSegments.push(segment);
   }
 
+  /**
+   * Forgets segments this RepoIndex wrote that someone else superseded and deleted (`repair
+   * index`), so a later {@link compactSession} does not merge their entries back into the index.
+   */
+  forgetSessionSegments(ids: readonly string[]): void {
+    const gone = new Set(ids);
+    for (const s of this.sessionSegments) if (gone.has(s.id) && s.payload) this.retainedBytes -= s.payload.length;
+    this.sessionSegments = this.sessionSegments.filter((s) => !gone.has(s.id));
+  }
+
   /** Segments written by this RepoIndex and not merged yet. */
   get sessionSegmentCount(): number {
     return this.sessionSegments.length;

@@ -46,7 +46,7 @@ describe('runPackCheck', () => {
     expect(r.blobErrors).toEqual([{ id: toHex(bad.id), code: 'AUTH_FAILED', message: expect.any(String) }]);
   });
 
-  it('checks the pack id first when asked', () => {
+  it('checks the pack id when asked, and then still tells the damaged blobs from the intact ones', () => {
     const { pack } = buildPack();
     const id = toHex(blake3(pack));
     const ok = runPackCheck(TEST_KEYS, { kind: 'check-pack', n: 5, buf: pack, keepTreeBytes: 0, packId: id });
@@ -55,7 +55,10 @@ describe('runPackCheck', () => {
     const damaged = pack.slice();
     damaged[10]! ^= 1;
     const bad = runPackCheck(TEST_KEYS, { kind: 'check-pack', n: 6, buf: damaged, keepTreeBytes: 0, packId: id });
-    expect(bad).toMatchObject({ idMismatch: true, blobsRead: 0, blobErrors: [] });
+    expect(bad).toMatchObject({ idMismatch: true, blobsRead: 2 });
+    expect(bad.blobErrors).toEqual([
+      { id: bad.inHeader[0]!.split(':')[0], code: 'AUTH_FAILED', message: expect.any(String) },
+    ]);
   });
 
   it('reports an unreadable header without throwing', () => {

@@ -106,6 +106,24 @@ describe('usage errors (exit 1 with the usage of the command)', () => {
     expect(r.stderr).toContain('unknown command "frobnicate"');
     expect(r.stderr).toContain('cairn --help');
   });
+
+  it.each([
+    ['an unknown command', ['frobnicate', '--json'], 'cairn', 'unknown command "frobnicate"'],
+    ['an unknown command, --json first', ['--json', 'frobnicate'], 'cairn', 'unknown command "frobnicate"'],
+    ['an unknown flag', ['backup', '--bogus', '--json', '/tmp'], 'backup', "Unknown option '--bogus'"],
+    ['a bad --kind', ['backup', '--kind', 'bogus', '/tmp', '--json'], 'backup', '--kind must be one of'],
+    ['restore without --target', ['restore', 'latest', '--json'], 'restore', 'missing --target DIR'],
+    ['ls without SNAPSHOT', ['ls', '--json'], 'ls', 'missing SNAPSHOT'],
+    ['diff with one snapshot', ['diff', '--json', 'latest'], 'diff', 'diff needs two snapshots'],
+    ['no command', ['--json'], 'cairn', 'missing command'],
+  ])('with --json, %s is also one JSON error line (code USAGE, exit 1)', async (_title, args, operation, message) => {
+    const r = await box.run(args);
+    expectCode(r, 1);
+    expect(jsonLines(r.stdout)).toEqual([
+      { type: 'error', operation, fatal: true, code: 'USAGE', message: expect.stringContaining(message), exitCode: 1 },
+    ]);
+    expect(r.stderr).toContain(message); // still explained for humans, with the usage
+  });
 });
 
 describe('repository locations', () => {

@@ -256,6 +256,39 @@ describe('ls, cat and diff', () => {
   });
 });
 
+describe('--quiet hides status and progress, never the output asked for', () => {
+  let first: BackupSummaryLine;
+  let second: BackupSummaryLine;
+  beforeAll(async () => {
+    first = await box.backup(['src/docs']);
+    await writeTree(src, { 'docs/extra.txt': 'more\n' });
+    second = await box.backup(['src/docs']);
+  });
+  afterAll(async () => {
+    await fsp.rm(join(src, 'docs/extra.txt'), { force: true });
+  });
+
+  it.each([
+    ['snapshots', () => ['snapshots']],
+    ['ls', () => ['ls', 'latest']],
+    ['ls -l', () => ['ls', '-l', 'latest']],
+    ['diff', () => ['diff', first.snapshotId, second.snapshotId]],
+    ['stats', () => ['stats']],
+    ['stats SNAPSHOT', () => ['stats', 'latest']],
+    ['key list', () => ['key', 'list']],
+    ['cat config', () => ['cat', 'config']],
+  ])('%s prints the same with -q as without', async (_title, args) => {
+    const plain = await box.run(args());
+    expectCode(plain, 0);
+    expect(plain.stdout.trim()).not.toBe('');
+    for (const q of ['-q', '--quiet']) {
+      const quiet = await box.run([...args(), q]);
+      expectCode(quiet, 0);
+      expect(quiet.stdout).toBe(plain.stdout);
+    }
+  });
+});
+
 describe('restore', () => {
   let snap: BackupSummaryLine;
   beforeAll(async () => {
@@ -319,14 +352,32 @@ describe('restore', () => {
 
     const refused = await box.run(['restore', snap.snapshotId, '--target', target, ...only]);
     expectCode(refused, 1);
-    expect(refused.stderr).toContain('1 entry already exists in the target and differs from the snapshot');
+    // Both, the one of the same size too: refused before anything is written.
+    expect(refused.stderr).toContain('2 entries already exist in the target and differ from the snapshot');
     expect(refused.stderr).toContain('--overwrite');
     expect(await fsp.readFile(join(target, src, 'docs/notes.md'), 'utf8')).toBe('a longer local edit\n');
+    expect(await fsp.readFile(readme, 'utf8')).toBe('local edit!!\n');
 
     const forced = await box.run(['restore', snap.snapshotId, '--target', target, '--overwrite', ...only]);
     expectCode(forced, 0);
     expect(await fsp.readFile(readme, 'utf8')).toBe('hello, cairn\n');
     expect(await fsp.readFile(join(target, src, 'docs/notes.md'), 'utf8')).toBe('# notes\n');
+  });
+
+  it('a --target that is an existing file (or below one) is refused before anything runs', async () => {
+    const file = box.path('restore-into-file');
+    await fsp.writeFile(file, 'not a directory\n');
+    for (const target of [file, join(file, 'sub')]) {
+      const r = await box.run(['restore', 'latest', '--target', target]);
+      expectCode(r, 1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^cairn: --target .* is not a directory/)]);
+      const j = await box.run(['restore', 'latest', '--json', '--target', target]);
+      expectCode(j, 1);
+      expect(jsonLines(j.stdout)).toEqual([
+        expect.objectContaining({ type: 'error', operation: 'restore', code: 'INVALID_ARGUMENT', exitCode: 1 }),
+      ]);
+    }
+    expect(await fsp.readFile(file, 'utf8')).toBe('not a directory\n');
   });
 
   it('--json prints start, progress and one summary', async () => {

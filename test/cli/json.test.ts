@@ -142,12 +142,27 @@ describe('every command keeps stdout pure JSON with --json', () => {
     [['repair', 'index']],
     [['restore', 'latest', '--target', '{root}/json-restore']],
     [['cat', 'config']],
+    [['cat', 'snapshot', 'latest']],
   ])('%j', async (args) => {
     const r = await b.run([...args.map((a) => a.replace('{root}', b.root)), '--json']);
     expectCode(r, 0);
     expect(r.stdout.trim()).not.toBe('');
-    // listings are one JSON document (cat pretty-prints its document), the rest JSON lines
-    if (args[0] === 'cat') expect(() => JSON.parse(r.stdout)).not.toThrow();
-    else for (const line of r.stdout.trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow();
+    // listings are one JSON document on one line, the rest JSON lines: every line is JSON
+    for (const line of r.stdout.trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow();
+  });
+
+  it('cat pretty-prints for humans, one line with --json', async () => {
+    for (const args of [
+      ['cat', 'config'],
+      ['cat', 'snapshot', 'latest'],
+    ]) {
+      const human = await b.run(args);
+      expectCode(human, 0);
+      expect(human.stdout.trim().split('\n').length).toBeGreaterThan(1);
+      const json = await b.run([...args, '--json']);
+      expectCode(json, 0);
+      expect(json.stdout.trim().split('\n')).toHaveLength(1);
+      expect(JSON.parse(json.stdout)).toEqual(JSON.parse(human.stdout));
+    }
   });
 });

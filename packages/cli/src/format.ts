@@ -27,11 +27,22 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
-/** "drwxr-xr-x"-style mode for a node type and permission bits. */
+/**
+ * "drwxr-xr-x"-style mode for a node type and mode bits, as ls(1) shows them: setuid and setgid
+ * put s (S without x) in the owner's and group's x place, the sticky bit t (T) in the others'.
+ */
 export function modeString(type: string, mode: number): string {
   const t = { dir: 'd', symlink: 'l', fifo: 'p', socket: 's', chardev: 'c', blockdev: 'b' }[type] ?? '-';
-  const rwx = (m: number) => `${m & 4 ? 'r' : '-'}${m & 2 ? 'w' : '-'}${m & 1 ? 'x' : '-'}`;
-  return t + rwx(mode >> 6) + rwx(mode >> 3) + rwx(mode);
+  const rwx = (m: number, special: boolean, mark: string) => {
+    const x = special ? (m & 1 ? mark : mark.toUpperCase()) : m & 1 ? 'x' : '-';
+    return `${m & 4 ? 'r' : '-'}${m & 2 ? 'w' : '-'}${x}`;
+  };
+  return (
+    t +
+    rwx(mode >> 6, !!(mode & 0o4000), 's') +
+    rwx(mode >> 3, !!(mode & 0o2000), 's') +
+    rwx(mode, !!(mode & 0o1000), 't')
+  );
 }
 
 /** Pads columns of a table of strings. */

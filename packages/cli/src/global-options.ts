@@ -17,7 +17,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   'password-command': { type: 'string', value: 'CMD', help: 'run CMD and use its output as password' },
   'cache-dir': { type: 'string', value: 'DIR', help: 'local cache folder (env CAIRN_CACHE_DIR)' },
   json: { type: 'boolean', help: 'machine-readable output (JSON lines for long operations)' },
-  quiet: { type: 'boolean', short: 'q', help: 'print only errors' },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress or status messages (listings still print)' },
   'no-progress': { type: 'boolean', help: 'no progress bar' },
   verbose: { type: 'boolean', short: 'v', help: 'more detail, and stack traces on errors' },
   help: { type: 'boolean', short: 'h', help: 'show help' },

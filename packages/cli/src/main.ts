@@ -129,7 +129,8 @@ async function run(argv: string[]): Promise<number> {
   const onSigint = onSignal;
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  let out = new Output({ json: false, quiet: false, progress: true, verbose: false });
+  // Until the arguments parse, --json is only known from a scan: a usage error is JSON too then.
+  let out = new Output({ json: wantsJson(argv), quiet: false, progress: true, verbose: false });
   let ctx: Context | undefined;
   try {
     if (!name) {
@@ -143,6 +144,7 @@ async function run(argv: string[]): Promise<number> {
         process.stdout.write(`${help}\n`);
         return EXIT.ok;
       }
+      if (out.json) throw new UsageError('missing command');
       process.stderr.write(`${help}\n`);
       return EXIT.error;
     }
@@ -188,9 +190,25 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** True when `argv` asks for --json (before any `--`), whether or not the rest of it parses. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 async function report(err: unknown, out: Output, name: string | undefined): Promise<number> {
   if (stdoutClosed) return EXIT.error; // the reader left: nothing to tell it
   if (err instanceof UsageError) {
+    if (out.json) {
+      out.printJson({
+        type: 'error',
+        operation: err.command || 'cairn',
+        fatal: true,
+        code: err.code,
+        message: err.message,
+        exitCode: EXIT.error,
+      });
+    }
     process.stderr.write(`cairn: ${err.message}\n`);
     const cmd = err.command ? await loadCommand(err.command) : undefined;
     process.stderr.write(`${cmd ? commandHelp(cmd) : 'Run "cairn --help" for the list of commands.'}\n`);

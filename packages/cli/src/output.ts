@@ -1,7 +1,8 @@
 /**
- * Everything the CLI prints goes through here. With --json, stdout carries only JSON (one object
- * per line for events, or one document for listings); human text goes to stdout otherwise, and
- * problems to stderr. On a terminal, progress events drive a one-line progress bar.
+ * Everything the CLI prints goes through here. With --json, stdout carries only JSON, one complete
+ * value per line (events, or one document for listings); human text goes to stdout otherwise, and
+ * problems to stderr. On a terminal, progress events drive a one-line progress bar. --quiet, as
+ * restic's, hides progress and status messages only, never the output a command was run for.
  */
 import type { CairnEvent, ProgressEvent } from '@cairn/core';
 import { bytes, duration } from './format.js';
@@ -35,7 +36,17 @@ export class Output {
     return this.options.json || (this.options.progress && !this.options.quiet && this.isTTY);
   }
 
-  /** A line of human output (suppressed by --json and --quiet). */
+  /**
+   * A line of what the command was asked for (a listing, a diff, statistics). Suppressed by --json
+   * (the command prints JSON instead) but not by --quiet: `cairn snapshots -q` still lists.
+   */
+  result(line: string): void {
+    if (this.options.json) return;
+    this.clearBar();
+    this.stdout.write(`${line}\n`);
+  }
+
+  /** A status line for humans ("snapshot … saved"; suppressed by --json and --quiet). */
   info(line: string): void {
     if (this.options.json || this.options.quiet) return;
     this.clearBar();
@@ -53,7 +64,7 @@ export class Output {
     this.stderr.write(`${line}\n`);
   }
 
-  /** One JSON document or line on stdout. */
+  /** One JSON value on one line of stdout. */
   printJson(value: unknown): void {
     this.stdout.write(`${JSON.stringify(value)}\n`);
   }

@@ -1,7 +1,14 @@
 import { findSnapshot } from '@cairn/core';
 import type { Command } from '../command.js';
+import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 import { snapshotJson } from './snapshots.js';
+
+/** Indented for a reader; on one line with --json, where every stdout line is one JSON value. */
+function print(out: Output, value: unknown): void {
+  if (out.json) out.printJson(value);
+  else out.result(JSON.stringify(value, null, 2));
+}
 
 const cat: Command = {
   name: 'cat',
@@ -14,14 +21,14 @@ const cat: Command = {
     if (what === 'config') {
       if (ref) throw new UsageError(`unexpected argument "${ref}"`, 'cat');
       const repo = await ctx.repository();
-      process.stdout.write(`${JSON.stringify(repo.config, null, 2)}\n`);
+      print(ctx.out, repo.config);
       return 0;
     }
     if (what === 'snapshot') {
       if (!ref) throw new UsageError('missing SNAPSHOT', 'cat');
       const repo = await ctx.repository();
       const s = await findSnapshot(repo, ref, { signal: ctx.signal });
-      process.stdout.write(`${JSON.stringify(snapshotJson(s), null, 2)}\n`);
+      print(ctx.out, snapshotJson(s));
       return 0;
     }
     throw new UsageError(

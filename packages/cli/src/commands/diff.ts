@@ -56,7 +56,7 @@ const diff: Command = {
     };
     const report = (change: Change, path: string) => {
       if (ctx.out.json) ctx.out.printJson({ type: 'change', change, path });
-      else ctx.out.info(`${change}    ${path}`);
+      else ctx.out.result(`${change}    ${path}`);
     };
     const whole = async (change: '+' | '-', path: string, node: TreeNode) => {
       report(change, path);
@@ -125,7 +125,7 @@ const diff: Command = {
     if (ctx.out.json) {
       ctx.out.printJson({ type: 'summary', operation: 'diff', from: s1.id, to: s2.id, ...counts });
     } else {
-      ctx.out.info(
+      ctx.out.result(
         `\n${counts.added} added, ${counts.removed} removed, ${counts.modified} modified, ${counts.typeChanged} changed type, ${counts.metadata} metadata only; +${bytes(counts.bytesAdded)} -${bytes(counts.bytesRemoved)}`,
       );
     }

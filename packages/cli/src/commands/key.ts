@@ -36,7 +36,7 @@ const key: Command = {
             k.damaged ? `damaged: ${k.damaged}` : (k.kdf ?? ''),
           ]);
         }
-        ctx.out.info(table(rows));
+        ctx.out.result(table(rows));
         return 0;
       }
       case 'add': {

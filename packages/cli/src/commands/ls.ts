@@ -22,7 +22,7 @@ const ls: Command = {
     const clean = `/${path.split('/').filter(Boolean).join('/')}`;
     const emit = (p: string, node: Parameters<typeof nodeJson>[1]) => {
       if (ctx.out.json) ctx.out.printJson(nodeJson(p, node));
-      else ctx.out.info(long ? nodeLine(p, node) : p);
+      else ctx.out.result(long ? nodeLine(p, node) : p);
     };
     if (start.node) emit(clean, start.node);
     if (start.tree) {

@@ -1,8 +1,30 @@
-import { findSnapshot, prestartWriterThreads, restore as runRestore } from '@cairn/core';
+import { lstat, stat } from 'node:fs/promises';
+import { CairnError, findSnapshot, prestartWriterThreads, restore as runRestore } from '@cairn/core';
 import { type Command, flag, list, str } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { bytes, seconds } from '../format.js';
 import { UsageError } from '../usage-error.js';
+
+/**
+ * Refuses a --target that exists but is no directory (a file, a dangling symlink, or a path through
+ * a file): the restore's mkdir would fail with a bare EEXIST or ENOTDIR, reported as an internal
+ * error, and only after the password and the snapshot. Other stat failures are the restore's to report.
+ */
+async function checkTarget(target: string): Promise<void> {
+  let problem: string | undefined;
+  try {
+    if (!(await stat(target)).isDirectory()) problem = 'exists and is not a directory';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') problem = 'is not a directory: a part of its path is a file';
+    else if (code === 'ENOENT' && (await lstat(target).catch(() => undefined))) {
+      problem = 'is not a directory: it is a symlink to nothing';
+    }
+  }
+  if (problem) {
+    throw new CairnError('INVALID_ARGUMENT', `--target ${target} ${problem}`, { details: { path: target } });
+  }
+}
 
 const restore: Command = {
   name: 'restore',
@@ -28,6 +50,7 @@ const restore: Command = {
     if (!ref) throw new UsageError('missing SNAPSHOT (an id, id prefix or "latest")', 'restore');
     if (args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`, 'restore');
     if (!target) throw new UsageError('missing --target DIR', 'restore');
+    await checkTarget(target);
     // The writer threads load their code while the key is derived (a core is idle then).
     const repo = await ctx.repository({ onKeyDerivation: () => prestartWriterThreads() });
     const host = str(args, 'host');

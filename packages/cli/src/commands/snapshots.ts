@@ -69,8 +69,8 @@ const snapshots: Command = {
         s.paths.join(' '),
       ]);
     }
-    ctx.out.info(table(rows));
-    ctx.out.info(
+    ctx.out.result(table(rows));
+    ctx.out.result(
       `${shown.length} snapshot(s)${shown.some((s) => s.partial) ? '; ! = partial (some files could not be read)' : ''}`,
     );
     return 0;

@@ -18,22 +18,22 @@ const stats: Command = {
       const s = await snapshotStats(repo, await findSnapshot(repo, ref, { signal: ctx.signal }), ctx.signal);
       if (ctx.out.json) ctx.out.printJson(s);
       else {
-        ctx.out.info(
+        ctx.out.result(
           `snapshot ${s.snapshotId.slice(0, 8)}: ${s.files} files, ${s.dirs} directories, ${bytes(s.totalBytes)}`,
         );
-        ctx.out.info(`distinct data: ${s.uniqueBlobs} blobs, ${bytes(s.uniqueBytes)}`);
+        ctx.out.result(`distinct data: ${s.uniqueBlobs} blobs, ${bytes(s.uniqueBytes)}`);
       }
       return 0;
     }
     const s = await repositoryStats(repo, ctx.signal);
     if (ctx.out.json) ctx.out.printJson(s);
     else {
-      ctx.out.info(`snapshots:        ${s.snapshots}`);
-      ctx.out.info(`stored:           ${bytes(s.packBytes)} in ${s.packs} packs`);
-      ctx.out.info(`blobs:            ${s.dataBlobs} data, ${s.treeBlobs} tree`);
-      ctx.out.info(`unique raw data:  ${bytes(s.uniqueBytes)}`);
-      ctx.out.info(`snapshots hold:   ${bytes(s.snapshotBytes)}`);
-      ctx.out.info(`deduplication:    ${s.dedupRatio.toFixed(2)}x`);
+      ctx.out.result(`snapshots:        ${s.snapshots}`);
+      ctx.out.result(`stored:           ${bytes(s.packBytes)} in ${s.packs} packs`);
+      ctx.out.result(`blobs:            ${s.dataBlobs} data, ${s.treeBlobs} tree`);
+      ctx.out.result(`unique raw data:  ${bytes(s.uniqueBytes)}`);
+      ctx.out.result(`snapshots hold:   ${bytes(s.snapshotBytes)}`);
+      ctx.out.result(`deduplication:    ${s.dedupRatio.toFixed(2)}x`);
     }
     return 0;
   },

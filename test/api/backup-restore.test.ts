@@ -528,3 +528,140 @@ describe('backup and restore of a real tree', () => {
     await repo.close();
   });
 });
+
+describe('excludes and --one-file-system as restic has them', () => {
+  /** Relative paths of everything restored under `dir`, sorted. */
+  const listTree = (dir: string, rel = ''): string[] =>
+    readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      return e.isDirectory() ? [p, ...listTree(dir, p)] : [p];
+    });
+  const restored = async (repo: Awaited<ReturnType<typeof newRepo>>['repo'], base: string, src: string) => {
+    const out = join(base, `out-${Math.random().toString(36).slice(2)}`);
+    await restore(repo, 'latest', { target: out });
+    return listTree(join(out, src)).sort();
+  };
+
+  it('a "!" pattern re-includes what an earlier one excluded, and alone excludes nothing', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(join(src, 'keep'), { recursive: true });
+    mkdirSync(join(src, 'logs'), { recursive: true });
+    for (const f of ['top.txt', 'y.bin', 'keep/a.txt', 'keep/b.log', 'logs/c.log']) writeFileSync(join(src, f), f);
+    const all = ['keep', 'keep/a.txt', 'keep/b.log', 'logs', 'logs/c.log', 'top.txt', 'y.bin'];
+    // Given to picomatch as is, '!*.txt' meant "everything but *.txt": the backup was all but empty.
+    await backup(repo, { paths: [src], excludes: ['!*.txt'] });
+    expect(await restored(repo, base, src)).toEqual(all);
+    // The last matching pattern decides; '!keep' matches keep/ and so everything in it.
+    const excludeFile = join(base, 'excludes');
+    writeFileSync(excludeFile, '*.log\n!keep\n');
+    await backup(repo, { paths: [src], excludes: ['*.txt', '!top.txt'], excludeFiles: [excludeFile] });
+    expect(await restored(repo, base, src)).toEqual(['keep', 'keep/a.txt', 'keep/b.log', 'logs', 'top.txt', 'y.bin']);
+    // An excluded directory is not read: nothing in it comes back (as in restic).
+    await backup(repo, { paths: [src], excludes: ['keep', '!keep/a.txt'] });
+    expect(await restored(repo, base, src)).toEqual(['logs', 'logs/c.log', 'top.txt', 'y.bin']);
+    // A lone '!' is refused before anything is written.
+    await expect(backup(repo, { paths: [src], excludes: ['!'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await listSnapshots(repo)).length).toBe(3);
+    await repo.close();
+  });
+
+  it('a relative pattern with a slash matches the trailing part of the path, at any depth', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(join(src, 'ex', 'a', 'cache', 'deep'), { recursive: true });
+    mkdirSync(join(src, 'other', 'cache'), { recursive: true });
+    mkdirSync(join(src, 'b', 'a'), { recursive: true });
+    for (const f of ['ex/a/cache/deep/f', 'other/cache/g', 'b/a/h', 'top']) writeFileSync(join(src, f), f);
+    await backup(repo, { paths: [src], excludes: ['a/cache'] });
+    expect(await restored(repo, base, src)).toEqual([
+      'b',
+      'b/a',
+      'b/a/h',
+      'ex',
+      'ex/a',
+      'other',
+      'other/cache',
+      'other/cache/g',
+      'top',
+    ]);
+    await backup(repo, { paths: [src], excludes: ['cache/*', 'b/a/'] });
+    expect(await restored(repo, base, src)).toEqual(['b', 'ex', 'ex/a', 'ex/a/cache', 'other', 'other/cache', 'top']);
+    // A leading slash still anchors.
+    await backup(repo, { paths: [src], excludes: ['/ex/a'] });
+    expect((await restored(repo, base, src)).length).toBe(12);
+    await repo.close();
+  });
+
+  it.runIf(isRoot)('with --one-file-system, enters the file system of every path given, as restic does', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    const mnt = join(src, 'mnt');
+    const other = join(base, 'other');
+    mkdirSync(mnt, { recursive: true });
+    mkdirSync(join(src, 'bind'), { recursive: true });
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(src, 'a'), 'a');
+    const mounted: string[] = [];
+    try {
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
+        mounted.unshift(mnt);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', other], { stdio: 'ignore' });
+        mounted.unshift(other);
+        execFileSync('mount', ['--bind', other, join(src, 'bind')], { stdio: 'ignore' });
+        mounted.unshift(join(src, 'bind'));
+      } catch {
+        return; // mount not permitted here
+      }
+      mkdirSync(join(mnt, 'deep'));
+      writeFileSync(join(mnt, 'inside'), 'x');
+      writeFileSync(join(mnt, 'deep', 'f'), 'f');
+      writeFileSync(join(other, 'o'), 'o');
+      // The mount point named as a path: stored with its content (it was stored empty).
+      await backup(repo, { paths: [mnt, src], oneFileSystem: true });
+      expect(await restored(repo, base, src)).toEqual(['a', 'bind', 'mnt', 'mnt/deep', 'mnt/deep/f', 'mnt/inside']);
+      // The totals count the same files, each once.
+      expect((await BackupScan.start({ paths: [mnt, src], oneFileSystem: true }).finished).files).toBe(3);
+      // A path inside a mount point that is not entered: only the way to it is stored.
+      await backup(repo, { paths: [src, join(mnt, 'deep')], oneFileSystem: true });
+      expect(await restored(repo, base, src)).toEqual(['a', 'bind', 'mnt', 'mnt/deep', 'mnt/deep/f']);
+      // Each path bounds the walk below it to its own device: bind/ (the device of `other`) is
+      // not entered from src, as restic does.
+      await backup(repo, { paths: [src, other], oneFileSystem: true });
+      expect(await restored(repo, base, src)).toEqual(['a', 'bind', 'mnt']);
+      expect(await restored(repo, base, other)).toEqual(['o']);
+      // Without the option, everything.
+      await backup(repo, { paths: [src] });
+      expect(await restored(repo, base, src)).toEqual([
+        'a',
+        'bind',
+        'bind/o',
+        'mnt',
+        'mnt/deep',
+        'mnt/deep/f',
+        'mnt/inside',
+      ]);
+    } finally {
+      for (const m of mounted) execFileSync('umount', [m]);
+    }
+    await repo.close();
+  });
+});
+
+describe('backup paths', () => {
+  it('a path given twice is recorded once, and the next backup of it finds its parent', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a'), 'a');
+    const first = await backup(repo, { paths: [src, `${src}/`, src] });
+    const second = await backup(repo, { paths: [src] });
+    const snaps = await listSnapshots(repo);
+    expect(snaps.map((s) => s.paths)).toEqual([[src], [src]]);
+    expect(snaps[1]!.parent).toBe(first.snapshotId);
+    expect(second.files).toMatchObject({ unchanged: 1, new: 0 });
+    await repo.close();
+  });
+});

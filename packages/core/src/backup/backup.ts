@@ -146,9 +146,10 @@ async function runBackup(repo: Repository, options: BackupOptions): Promise<Back
   ) {
     throw new CairnError('INVALID_ARGUMENT', `invalid stream name ${JSON.stringify(options.stream.name)}`);
   }
-  const paths = options.stream ? [`/${options.stream.name}`] : options.paths!.map((p) => resolve(p));
+  // A path named twice (`backup src src/`) is one path: recorded once, and the parent still found.
+  const paths = options.stream ? [`/${options.stream.name}`] : [...new Set(options.paths!.map((p) => resolve(p)))];
   const patterns = [...(options.excludes ?? []), ...(await readExcludeFiles(options.excludeFiles ?? []))];
-  const exclude = compileExcludes(patterns);
+  const exclude = compileExcludes(patterns, paths);
   const givenScan = typeof options.scan === 'object' ? options.scan : undefined;
   if (givenScan && !(await givenScan.covers(paths, patterns, !!options.oneFileSystem))) {
     throw new CairnError(

@@ -5,6 +5,7 @@
  * the main thread (which the backup's walk also needs) as little as possible.
  */
 import { resolve } from 'node:path';
+import { bytesKey } from '../format/bytes.js';
 import { compileExcludes, type ExcludeMatcher, readExcludeFiles } from './excludes.js';
 import { MetadataReader } from './metadata-reader.js';
 import { isExcluded, joinRawPath } from './raw-path.js';
@@ -33,6 +34,9 @@ export async function scanTotals(
       onUpdate(totals);
     }
   };
+  // A path given inside another one is counted once, by its own walk (with oneFileSystem, its
+  // device bounds the walk below it, as in the backup).
+  const given = paths.length > 1 ? new Set(paths.map((p) => bytesKey(Buffer.from(p)))) : undefined;
   const walkDir = async (dir: Buffer, rootDev: bigint): Promise<void> => {
     const gate = options.gate?.();
     if (gate) await gate;
@@ -40,7 +44,7 @@ export async function scanTotals(
     const names = await reader.readdir(dir).catch(() => [] as Buffer[]);
     const kept = names
       .map((name) => ({ name, full: joinRawPath(dir, name) }))
-      .filter((c) => !isExcluded(exclude, c.full, c.name));
+      .filter((c) => !isExcluded(exclude, c.full, c.name) && !given?.has(bytesKey(c.full)));
     const stats = await reader.lstatAll(kept.map((c) => c.full));
     for (let i = 0; i < kept.length; i++) {
       const st = stats[i]!;
@@ -49,7 +53,7 @@ export async function scanTotals(
       else if (st.isDirectory() && !(oneFileSystem && st.dev !== rootDev)) await walkDir(kept[i]!.full, rootDev);
     }
   };
-  for (const p of paths) {
+  for (const p of new Set(paths)) {
     const [st] = await reader.lstatAll([Buffer.from(p)]);
     if (!st || !('ino' in st)) continue;
     if (st.isFile()) countFile(st.size);
@@ -91,7 +95,7 @@ export class BackupScan {
 
   private constructor(scope: BackupScanScope, signal: AbortSignal | undefined) {
     this.oneFileSystem = !!scope.oneFileSystem;
-    const paths = scope.paths.map((p) => resolve(p));
+    const paths = [...new Set(scope.paths.map((p) => resolve(p)))];
     this.scope = readExcludeFiles(scope.excludeFiles ?? []).then(
       (fromFiles) => ({ paths, patterns: [...(scope.excludes ?? []), ...fromFiles] }),
       () => undefined,
@@ -100,7 +104,8 @@ export class BackupScan {
     this.finished = this.scope
       .then((s) => {
         if (!s) return this.totals;
-        return scanTotals(s.paths, compileExcludes(s.patterns), this.oneFileSystem, stop, (t) => this.update(t), {
+        const exclude = compileExcludes(s.patterns, s.paths);
+        return scanTotals(s.paths, exclude, this.oneFileSystem, stop, (t) => this.update(t), {
           gate: () => this.gate,
         }).then((t) => {
           this.done = !stop.aborted;

@@ -144,6 +144,13 @@ export class TreeBuilder {
   private readonly meta = new MetadataReader();
   private activeDirs = 0;
   private readonly hardlinks = new Map<string, Promise<ContentResult>>();
+  /**
+   * With `oneFileSystem`: every source path, nested ones too, as keys ({@link bytesKey}) and as a
+   * trie. As restic does, a directory is entered when it is on the device of the nearest source
+   * path at or above it; a directory on another device (a mount point) is kept, empty but for the
+   * way to the source paths inside it.
+   */
+  private sources: { keys: Set<string>; trie: SourceTrie } | undefined;
 
   constructor(private readonly o: TreeBuilderOptions) {
     this.slots = new Semaphore(o.maxFilesInFlight ?? 256);
@@ -161,26 +168,27 @@ export class TreeBuilder {
 
   /** Builds the root tree for absolute source paths; returns its id. */
   async buildRoot(paths: readonly string[], prevRoot: string | undefined): Promise<string> {
-    const trie: SourceTrie = { children: new Map(), source: false };
-    for (const p of paths) {
-      let t = trie;
-      for (const part of p.split('/').filter(Boolean)) {
-        if (t.source) break; // nested in another source path
-        let c = t.children.get(part);
-        if (!c) {
-          c = { children: new Map(), source: false };
-          t.children.set(part, c);
-        }
-        t = c;
-      }
-      t.source = true;
-      t.children.clear();
+    if (this.o.oneFileSystem) {
+      this.sources = { keys: new Set(paths.map((p) => bytesKey(Buffer.from(p)))), trie: sourceTrie(paths, false) };
     }
+    const trie = sourceTrie(paths, true);
     if (trie.source) {
       const root = Buffer.from('/');
-      return this.saveDir(root, prevRoot, await this.recordOf(root, prevRoot), undefined);
+      // With oneFileSystem, the root's device bounds the walk from its first level on.
+      const rootDev = this.o.oneFileSystem ? (await fsp.lstat(root, { bigint: true })).dev : undefined;
+      return this.saveDir(root, prevRoot, await this.recordOf(root, prevRoot), rootDev);
     }
     return this.saveVirtual(Buffer.from('/'), trie, prevRoot);
+  }
+
+  /** The source paths strictly inside directory `dir` (with `oneFileSystem`), if any. */
+  private sourcesBelow(dir: Buffer): SourceTrie | undefined {
+    let t = this.sources?.trie;
+    for (const part of rawPathText(dir).split('/').filter(Boolean)) {
+      t = t?.children.get(part);
+      if (!t) return undefined;
+    }
+    return t && t.children.size > 0 ? t : undefined;
   }
 
   /** An intermediate directory: only the children leading to source paths are included. */
@@ -472,17 +480,19 @@ export class TreeBuilder {
     const node = nodeFromStat(name, st);
     switch (node.type) {
       case 'dir': {
-        if (this.o.oneFileSystem && rootDev !== undefined && st.dev !== rootDev) {
-          node.subtree = await this.storeTree([]); // mount point: kept, contents not followed
-          return node;
+        let dev = rootDev ?? st.dev;
+        if (this.sources) {
+          if (this.sources.keys.has(bytesKey(full))) {
+            dev = st.dev; // a source path: entered, and its own device bounds the walk below it
+          } else if (st.dev !== dev) {
+            // Mount point: kept, contents not followed, but for the source paths inside it.
+            const inside = this.sourcesBelow(full);
+            const prevTree = prev?.type === 'dir' ? prev.subtree : undefined;
+            node.subtree = inside ? await this.saveVirtual(full, inside, prevTree) : await this.storeTree([]);
+            return node;
+          }
         }
-        node.subtree = await this.saveDir(
-          full,
-          prev?.type === 'dir' ? prev.subtree : undefined,
-          record,
-          rootDev ?? st.dev,
-          onWalked,
-        );
+        node.subtree = await this.saveDir(full, prev?.type === 'dir' ? prev.subtree : undefined, record, dev, onWalked);
         return node;
       }
       case 'symlink':
@@ -586,4 +596,24 @@ export class TreeBuilder {
   private storeTree(nodes: TreeNode[]): Promise<string> {
     return this.o.packer.addTree(nodes, this.o.repo.config.compression);
   }
+}
+
+/** A trie of absolute source paths; with `outermost`, paths inside another source path are left out. */
+function sourceTrie(paths: readonly string[], outermost: boolean): SourceTrie {
+  const trie: SourceTrie = { children: new Map(), source: false };
+  for (const p of paths) {
+    let t = trie;
+    for (const part of p.split('/').filter(Boolean)) {
+      if (outermost && t.source) break; // nested in another source path
+      let c = t.children.get(part);
+      if (!c) {
+        c = { children: new Map(), source: false };
+        t.children.set(part, c);
+      }
+      t = c;
+    }
+    t.source = true;
+    if (outermost) t.children.clear();
+  }
+  return trie;
 }

@@ -1,7 +1,7 @@
 /**
  * Every command on real data in a real disk repository, checking its effect: backup (tags,
  * operator, class, kinds, excludes, stdin), snapshots, ls, diff, restore, cat, stats, key,
- * repair index, and the cache folder.
+ * repair index, the cache folder, and the host filters of snapshots and restore.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -364,6 +364,19 @@ describe('restore', () => {
     expect(await fsp.readFile(join(target, src, 'docs/notes.md'), 'utf8')).toBe('# notes\n');
   });
 
+  it('an entry of another type in the way (a file where a directory belongs) is a conflict, not an internal error', async () => {
+    const target = box.path('restore-type-conflict');
+    await writeTree(target, { [`${src.slice(1)}/docs`]: 'a file where the snapshot has a directory\n' });
+    const refused = await box.run(['restore', snap.snapshotId, '--target', target]);
+    expectCode(refused, 1);
+    expect(refused.stderr.trim()).toBe(
+      `cairn: 1 entry already exists in the target and differs from the snapshot: ${join(target, src, 'docs')}; nothing was restored. Use --overwrite to replace it, or restore into an empty directory.`,
+    );
+    expect(await names(join(target, src))).toEqual(['docs']); // nothing written
+    expectCode(await box.run(['restore', snap.snapshotId, '--target', target, '--overwrite']), 0);
+    expect(await readTree(join(target, src))).toEqual(await readTree(src));
+  });
+
   it('a --target that is an existing file (or below one) is refused before anything runs', async () => {
     const file = box.path('restore-into-file');
     await fsp.writeFile(file, 'not a directory\n');
@@ -393,6 +406,47 @@ describe('restore', () => {
       files: { restored: 4, skipped: 0, failed: 0 },
       bytes: { written: big.length + 13 + 8 + 900 },
     });
+  });
+});
+
+describe('host filters', () => {
+  let b: Sandbox;
+  const ids: Record<string, string> = {};
+  beforeAll(async () => {
+    b = await Sandbox.create();
+    await b.init();
+    await writeTree(b.path('data'), { 'f.txt': 'file\n' });
+    for (const host of ['h1', 'h2', 'h3']) ids[host] = (await b.backup(['--host', host, b.path('data')])).snapshotId;
+  });
+  afterAll(async () => {
+    await b.remove();
+  });
+
+  it('a repeated --host selects the snapshots of any of the hosts', async () => {
+    const list = async (...args: string[]) => {
+      const r = await b.run(['snapshots', '--json', ...args]);
+      expectCode(r, 0);
+      return (JSON.parse(r.stdout) as { id: string }[]).map((s) => s.id);
+    };
+    expect(await list('--host', 'h1', '--host', 'h2')).toEqual([ids.h1, ids.h2]);
+    expect(await list('--host', 'h3')).toEqual([ids.h3]);
+    expect(await list('--host', 'h3', '--host', 'nohost')).toEqual([ids.h3]);
+    expect(await list()).toEqual([ids.h1, ids.h2, ids.h3]);
+  });
+
+  it('restore latest takes the latest snapshot of any of the hosts; none matching names the filter', async () => {
+    const r = await b.run(['restore', 'latest', '--json', '--host', 'h1', '--host', 'h2', '-t', b.path('out')]);
+    expectCode(r, 0);
+    expect(jsonLines(r.stdout)[0]).toMatchObject({ type: 'start', snapshotId: ids.h2 });
+    const one = await b.run(['restore', 'latest', '--json', '--host', 'h1', '-t', b.path('out1')]);
+    expect(jsonLines(one.stdout)[0]).toMatchObject({ type: 'start', snapshotId: ids.h1 });
+
+    const none = await b.run(['restore', 'latest', '--host', 'nohost', '-t', b.path('none')]);
+    expectCode(none, 1);
+    expect(none.stderr.trim()).toBe(
+      `cairn: no snapshot matches "latest" with the filter host nohost (none of the repository's 3 snapshots)`,
+    );
+    expect(existsSync(b.path('none'))).toBe(false);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The exit codes that need more than a bad argument: 3 (partial backup: an unreadable file),
  * 11 (locked repository) with `unlock`, and 130 (Ctrl-C: clean stop, locks released, and a second
- * Ctrl-C forces). Exit codes 1, 10 and 12 are in basics.test.ts and password.test.ts.
+ * Ctrl-C forces; 143 for SIGTERM). Exit codes 1, 10 and 12 are in basics.test.ts and
+ * password.test.ts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -227,6 +228,24 @@ describe('exit code 130: Ctrl-C', () => {
       expect(r.stderr).toContain('interrupted: stopping cleanly (press Ctrl-C again to force)');
       expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'error', code: 'ABORTED', exitCode: 130 });
       expect(jsonLines(r.stdout).some((e) => e.type === 'summary')).toBe(false);
+    } finally {
+      producer.kill();
+    }
+    await expectCleanRepository(before);
+  });
+
+  it('SIGTERM stops it the same way, with exit 143 everywhere and a message about SIGTERM', async () => {
+    const before = (await b.snapshots()).length;
+    const { cairn, producer } = backupFromSlowSource();
+    try {
+      const done = finished(cairn);
+      await waitForOutput(cairn, (out) => /"type":"progress".*"bytesDone":[1-9]/.test(out));
+      cairn.kill('SIGTERM');
+      const r = await done;
+      expectCode(r, 143);
+      expect(r.stderr).toContain('terminated (SIGTERM): stopping cleanly (send SIGTERM again to force)');
+      expect(r.stderr).not.toContain('Ctrl-C');
+      expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'error', code: 'ABORTED', exitCode: 143 });
     } finally {
       producer.kill();
     }

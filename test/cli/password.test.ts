@@ -1,6 +1,7 @@
 /**
  * Where the password comes from: CAIRN_PASSWORD, --password-file, --password-command,
- * CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND (the prompt is in tty.test.ts). Wrong ones exit 12.
+ * CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND (the prompt is in tty.test.ts). Wrong ones exit 12; a
+ * file and a command together are a usage error.
  */
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
@@ -74,13 +75,55 @@ describe('password sources', () => {
 
     const failing = await b.run(['snapshots', '--password-command', 'exit 3'], { env: noEnvPassword });
     expectCode(failing, 1);
-    expect(failing.stderr).toContain('password command failed');
+    expect(failing.stderr.trim()).toBe('cairn: password command "exit 3" failed (exit status 3)');
+    // its exit status and the end of what it printed on standard error
+    const missingCommand = await b.run(['snapshots', '--password-command', 'nonexistentcmd'], { env: noEnvPassword });
+    expectCode(missingCommand, 1);
+    expect(missingCommand.stderr.trim()).toMatch(
+      /^cairn: password command "nonexistentcmd" failed \(exit status 127\): .*nonexistentcmd.*not found$/,
+    );
+    const noisy = await b.run(['snapshots', '--password-command', 'echo one >&2; echo two >&2; exit 4'], {
+      env: noEnvPassword,
+    });
+    expect(noisy.stderr.trim()).toBe(
+      'cairn: password command "echo one >&2; echo two >&2; exit 4" failed (exit status 4): one / two',
+    );
 
     const empty = b.path('empty-password');
     await fsp.writeFile(empty, '\n');
     const e = await b.run(['snapshots', '--password-file', empty], { env: noEnvPassword });
     expectCode(e, 1);
     expect(e.stderr.trim()).toBe('cairn: the password is empty');
+  });
+
+  it('a password file and a password command together are a usage error naming both', async () => {
+    const cases: [string[], Record<string, string | undefined>, string][] = [
+      [['--password-file', goodFile, '--password-command', 'echo x'], {}, '--password-file and --password-command'],
+      [
+        ['--password-command', 'echo x'],
+        { CAIRN_PASSWORD_FILE: goodFile },
+        'CAIRN_PASSWORD_FILE and --password-command',
+      ],
+      [
+        ['--password-file', goodFile],
+        { CAIRN_PASSWORD_COMMAND: 'echo x' },
+        '--password-file and CAIRN_PASSWORD_COMMAND',
+      ],
+      [
+        [],
+        { CAIRN_PASSWORD_FILE: goodFile, CAIRN_PASSWORD_COMMAND: 'echo x' },
+        'CAIRN_PASSWORD_FILE and CAIRN_PASSWORD_COMMAND',
+      ],
+    ];
+    for (const [args, env, both] of cases) {
+      const r = await b.run(['snapshots', ...args], { env: { ...noEnvPassword, ...env } });
+      expectCode(r, 1);
+      expect(r.stderr.split('\n')[0]).toBe(`cairn: ${both} cannot be used together: give the password one way only`);
+      expect(r.stderr).toContain('Usage: cairn snapshots'); // as every usage error
+      const j = await b.run(['snapshots', '--json', ...args], { env: { ...noEnvPassword, ...env } });
+      expectCode(j, 1);
+      expect(JSON.parse(j.stdout.trim())).toMatchObject({ type: 'error', code: 'USAGE', exitCode: 1 });
+    }
   });
 
   it('no source and no terminal to ask on: exit 1 naming the options', async () => {

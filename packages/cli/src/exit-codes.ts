@@ -1,7 +1,8 @@
 /**
  * Exit codes (documented in the README; stable):
  * 0 success · 1 error · 3 finished, but some files could not be read or restored ·
- * 10 repository does not exist · 11 repository locked · 12 wrong password · 130 interrupted.
+ * 10 repository does not exist · 11 repository locked · 12 wrong password · 130 interrupted (SIGINT,
+ * Ctrl-C) · 143 terminated (SIGTERM).
  */
 import { isCairnError } from '@cairn/core';
 
@@ -13,6 +14,7 @@ export const EXIT = {
   locked: 11,
   wrongPassword: 12,
   interrupted: 130,
+  terminated: 143,
 } as const;
 
 /** The exit code for an error that stopped a command. */

@@ -1,7 +1,8 @@
 /**
  * The `cairn` command line: parses global options, finds the command (one file per command in
  * commands/), runs it, and maps failures to the documented exit codes with one clear line (the
- * stack only with --verbose). Ctrl-C cancels cleanly through an AbortSignal; a second Ctrl-C forces.
+ * stack only with --verbose). Ctrl-C (SIGINT) or SIGTERM cancels cleanly through an AbortSignal; a
+ * second one forces.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import { Context, type GlobalOptions } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { GLOBAL_OPTIONS, parseArgsSpec, splitCommand } from './global-options.js';
 import { Output } from './output.js';
+import { passwordSourceConflict } from './password-source.js';
 import { UsageError } from './usage-error.js';
 
 export { GLOBAL_OPTIONS } from './global-options.js';
@@ -68,7 +70,7 @@ async function generalHelp(): Promise<string> {
     optionHelp(GLOBAL_OPTIONS),
     '',
     'Exit codes: 0 ok, 1 error, 3 some files could not be read or restored, 10 no repository,',
-    '11 repository locked, 12 wrong password, 130 interrupted.',
+    '11 repository locked, 12 wrong password, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).',
     'Run "cairn COMMAND --help" for the options of a command.',
   ].join('\n');
 }
@@ -118,10 +120,14 @@ async function run(argv: string[]): Promise<number> {
   let signalExit: number = EXIT.interrupted;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
-    signalExit = sig === 'SIGTERM' ? 143 : EXIT.interrupted;
+    signalExit = sig === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
     if (interrupts === 1) {
-      process.stderr.write('\ninterrupted: stopping cleanly (press Ctrl-C again to force)\n');
-      abort.abort(new Error('interrupted'));
+      process.stderr.write(
+        sig === 'SIGTERM'
+          ? '\nterminated (SIGTERM): stopping cleanly (send SIGTERM again to force)\n'
+          : '\ninterrupted: stopping cleanly (press Ctrl-C again to force)\n',
+      );
+      abort.abort(new Error(sig === 'SIGTERM' ? 'terminated' : 'interrupted'));
     } else {
       process.exit(signalExit);
     }
@@ -176,11 +182,13 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(`cairn ${VERSION}\n`);
       return EXIT.ok;
     }
+    const conflict = passwordSourceConflict({ file: globals.passwordFile, command: globals.passwordCommand });
+    if (conflict) throw new UsageError(conflict, name);
     ctx = new Context(globals, out, abort.signal);
     return (await cmd.run(ctx, args)) ?? EXIT.ok;
   } catch (err) {
-    const code = await report(err, out, name);
-    return code === EXIT.interrupted ? signalExit : code;
+    // Stopped by a signal: the code of that signal, in the JSON error event too.
+    return report(err, out, name, signalExit);
   } finally {
     out.clearBar();
     await ctx?.close().catch(() => {});
@@ -196,7 +204,13 @@ function wantsJson(argv: string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
-async function report(err: unknown, out: Output, name: string | undefined): Promise<number> {
+/** Reports what stopped the command; `interruptedExit`: the exit code of a cancellation (130 or 143). */
+async function report(
+  err: unknown,
+  out: Output,
+  name: string | undefined,
+  interruptedExit: number = EXIT.interrupted,
+): Promise<number> {
   if (stdoutClosed) return EXIT.error; // the reader left: nothing to tell it
   if (err instanceof UsageError) {
     if (out.json) {
@@ -214,7 +228,8 @@ async function report(err: unknown, out: Output, name: string | undefined): Prom
     process.stderr.write(`${cmd ? commandHelp(cmd) : 'Run "cairn --help" for the list of commands.'}\n`);
     return EXIT.error;
   }
-  const code = exitCodeFor(err);
+  let code = exitCodeFor(err);
+  if (code === EXIT.interrupted) code = interruptedExit;
   const message = err instanceof Error ? err.message : String(err);
   if (out.json) {
     out.printJson({

@@ -1,9 +1,10 @@
 /**
  * Where the repository password comes from, first match wins: --password-file, --password-command,
  * CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND, CAIRN_PASSWORD, else a prompt on the terminal that
- * does not echo. A password is never accepted on the command line (it would show in `ps`).
+ * does not echo; a file and a command together are refused (see password-source.ts). A password
+ * is never accepted on the command line (it would show in `ps`).
  */
-import { execFile } from 'node:child_process';
+import { type ExecFileException, execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { CairnError } from '@cairn/core';
 import { type PasswordSources, passwordSource, stripNewline } from './password-source.js';
@@ -18,13 +19,26 @@ async function fromFile(file: string): Promise<string> {
   }
 }
 
+/** How a password command failed: its exit status (or signal) and the end of its error output. */
+function commandFailure(command: string, err: ExecFileException, stderr: string): string {
+  let how: string;
+  if (typeof err.code === 'number') how = `exit status ${err.code}`;
+  else if (err.signal) how = `killed by ${err.signal}`;
+  else how = err.message.split('\n')[0] ?? 'error'; // could not start, or too much output
+  const last = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-3)
+    .map((l) => (l.length > 200 ? `${l.slice(0, 200)}…` : l));
+  return `password command ${JSON.stringify(command)} failed (${how})${last.length ? `: ${last.join(' / ')}` : ''}`;
+}
+
 function fromCommand(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('/bin/sh', ['-c', command], { maxBuffer: 1024 * 1024 }, (err, stdout) => {
+    execFile('/bin/sh', ['-c', command], { maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) {
-        reject(
-          new CairnError('INVALID_ARGUMENT', `password command failed: ${err.message.split('\n')[0]}`, { cause: err }),
-        );
+        reject(new CairnError('INVALID_ARGUMENT', commandFailure(command, err, String(stderr)), { cause: err }));
       } else {
         resolve(stripNewline(stdout.split('\n')[0] ?? ''));
       }

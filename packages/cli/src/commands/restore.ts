@@ -1,8 +1,9 @@
 import { lstat, stat } from 'node:fs/promises';
-import { CairnError, findSnapshot, prestartWriterThreads, restore as runRestore } from '@cairn/core';
+import { CairnError, prestartWriterThreads, restore as runRestore } from '@cairn/core';
 import { type Command, flag, list, str } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { bytes, seconds } from '../format.js';
+import { findSelectedSnapshot } from '../snapshot-filter.js';
 import { UsageError } from '../usage-error.js';
 
 /**
@@ -42,7 +43,12 @@ const restore: Command = {
       help: 'restore only PATH (absolute path in the snapshot)',
     },
     overwrite: { type: 'boolean', help: 'replace existing files that differ from the snapshot' },
-    host: { type: 'string', value: 'HOST', help: 'with "latest": latest snapshot of HOST' },
+    host: {
+      type: 'string',
+      multiple: true,
+      value: 'HOST',
+      help: 'with "latest": latest snapshot of HOST (of one of them, if several)',
+    },
   },
   async run(ctx, args) {
     const ref = args.positionals[0];
@@ -53,8 +59,7 @@ const restore: Command = {
     await checkTarget(target);
     // The writer threads load their code while the key is derived (a core is idle then).
     const repo = await ctx.repository({ onKeyDerivation: () => prestartWriterThreads() });
-    const host = str(args, 'host');
-    const snapshot = await findSnapshot(repo, ref, { signal: ctx.signal, ...(host ? { filter: { host } } : {}) });
+    const snapshot = await findSelectedSnapshot(repo, ref, { hosts: list(args, 'host') }, ctx.signal);
     const include = list(args, 'include');
     const summary = await runRestore(repo, snapshot, {
       target,

@@ -1,6 +1,7 @@
-import { listSnapshots, matchesFilter, type Snapshot } from '@cairn/core';
-import { type Command, list, str } from '../command.js';
+import { listSnapshots, type Snapshot } from '@cairn/core';
+import { type Command, list } from '../command.js';
 import { bytes, table } from '../format.js';
+import { matchesSelection } from '../snapshot-filter.js';
 
 /** The JSON shape of a snapshot in listings (stable). */
 export function snapshotJson(s: Snapshot): Record<string, unknown> {
@@ -31,26 +32,30 @@ const snapshots: Command = {
   summary: 'list snapshots',
   usage: 'snapshots [options]',
   options: {
-    host: { type: 'string', value: 'HOST', help: 'only snapshots of HOST' },
-    tag: { type: 'string', multiple: true, value: 'TAG', help: 'only snapshots with TAG' },
+    host: {
+      type: 'string',
+      multiple: true,
+      value: 'HOST',
+      help: 'only snapshots of HOST (of one of them, if several)',
+    },
+    tag: {
+      type: 'string',
+      multiple: true,
+      value: 'TAG',
+      help: 'only snapshots with TAG (with all of them, if several)',
+    },
     path: { type: 'string', multiple: true, value: 'PATH', help: 'only snapshots of exactly these paths' },
   },
   async run(ctx, args) {
     const repo = await ctx.repository();
-    const host = str(args, 'host');
+    const hosts = list(args, 'host');
     const tags = list(args, 'tag');
     const paths = list(args, 'path');
     const all = await listSnapshots(repo, {
       signal: ctx.signal,
       onError: (e) => ctx.out.warn(`warning: snapshot ${e.id.slice(0, 8)} cannot be read: ${e.error.message}`),
     });
-    const shown = all.filter((s) =>
-      matchesFilter(s, {
-        ...(host ? { host } : {}),
-        ...(tags.length ? { tags } : {}),
-        ...(paths.length ? { paths } : {}),
-      }),
-    );
+    const shown = all.filter((s) => matchesSelection(s, { hosts, tags, paths }));
     if (ctx.out.json) {
       ctx.out.printJson(shown.map(snapshotJson));
       return 0;

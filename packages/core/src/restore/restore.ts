@@ -17,7 +17,7 @@
  * the start event), and no file is checked before it is written.
  */
 import { execFileSync } from 'node:child_process';
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, closeSync, constants, openSync, renameSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CairnError, throwIfAborted } from '../errors.js';
@@ -32,7 +32,7 @@ import { findPath } from '../repo/tree-walk.js';
 import { FileBatchRestorer, type FileJob, type FileOutcome, fileHolds } from './file-batch.js';
 import { assertSafeName, ensureRealDir, joinName, makeRealDirSync, occupant, removeEntry } from './target-dir.js';
 import { TreeLoader, type TreeOpener } from './tree-loader.js';
-import { tempVariant } from './writer.js';
+import { tempName, tempVariant } from './writer.js';
 import { defaultWriterThreads, WriterPool } from './writer-pool.js';
 
 export interface RestoreOptions {
@@ -335,7 +335,9 @@ export async function restore(
           (item.node.type === 'symlink' && (await sameSymlink(item.path, item.node))) ||
           sameSpecial(st, item.node); // a FIFO or device made by an earlier run
         if (!fine) conflicts.push(item.path.toString());
-        return true;
+        // Not into a directory's place held by something else: a file has no entries to look at,
+        // and a symlink's would be those of what it points to.
+        return st.isDirectory();
       },
       () => {},
       false,
@@ -451,7 +453,7 @@ export async function restore(
           await fsp.symlink(Buffer.from(node.target!), path);
           await applyMetadata(path, node);
         } else if (node.type === 'fifo' || node.type === 'chardev' || node.type === 'blockdev') {
-          makeSpecial(path, node);
+          makeSpecial(path, node, item.temp);
           await applyMetadata(path, node);
         }
       } catch (err) {
@@ -659,26 +661,48 @@ async function replaceable(path: Buffer, overwrite: boolean): Promise<void> {
   await removeEntry(path);
 }
 
-function makeSpecial(path: Buffer, node: TreeNode): void {
+/**
+ * Creates a FIFO or device node (mkfifo / mknod: Node has no call for them). The programs take
+ * their path as a string, and a name or directory that is not UTF-8 would not survive the
+ * conversion: the node is made under its ASCII temporary name (see tempName) in its directory,
+ * reached through a descriptor of that directory (`/proc/self/fd/3` in the program) when the
+ * directory's path is not UTF-8, then renamed to its name with the exact bytes.
+ */
+function makeSpecial(path: Buffer, node: TreeNode, variant: number): void {
+  const temp = tempName(path, variant);
+  const slash = temp.lastIndexOf(0x2f);
+  const dir = temp.subarray(0, slash);
+  const base = temp.subarray(slash + 1).toString('latin1'); // ASCII
+  const dirText = dir.toString();
+  const direct = Buffer.from(dirText).equals(dir);
   const mode = (node.mode & 0o7777).toString(8);
+  let dirFd: number | undefined;
   try {
-    if (node.type === 'fifo') execFileSync('mkfifo', ['-m', mode, path.toString()], { stdio: 'ignore' });
+    rmSync(temp, { force: true }); // left by an interrupted run
+    if (!direct) dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    const at = `${direct ? dirText : '/proc/self/fd/3'}/${base}`;
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe', ...(dirFd === undefined ? [] : [dirFd])];
+    if (node.type === 'fifo') execFileSync('mkfifo', ['-m', mode, at], { stdio });
     else {
       const rdev = node.rdev ?? 0n;
       const major = Number((rdev >> 8n) & 0xfffn);
       const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
-      execFileSync(
-        'mknod',
-        ['-m', mode, path.toString(), node.type === 'chardev' ? 'c' : 'b', String(major), String(minor)],
-        {
-          stdio: 'ignore',
-        },
-      );
+      execFileSync('mknod', ['-m', mode, at, node.type === 'chardev' ? 'c' : 'b', String(major), String(minor)], {
+        stdio,
+      });
     }
   } catch (err) {
-    throw new CairnError('NOT_SUPPORTED', `cannot create ${node.type} here (${(err as Error).message})`, {
-      cause: err,
-    });
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    const why = stderr.split('\n').at(-1) || (err as Error).message.split('\n')[0];
+    throw new CairnError('NOT_SUPPORTED', `cannot create ${node.type} here (${why})`, { cause: err });
+  } finally {
+    if (dirFd !== undefined) closeSync(dirFd);
+  }
+  try {
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
   }
 }
 

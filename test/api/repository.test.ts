@@ -81,6 +81,17 @@ describe('repository', () => {
     const fourth = await Repository.open(store, { password: 'fourth', cacheDir: join(base, 'cache') });
     await fourth.removeKey(newId);
     await expect(fourth.removeKey(fourth.keyId)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+
+    // Removing or changing keys takes the exclusive lock: not while another session holds a lock.
+    const spare = await fourth.addKey('spare', FAST_KDF);
+    const held = await third.lock({ exclusive: false, operation: 'backup' });
+    const before = (await fourth.listKeys()).map((k) => k.id).sort();
+    await expect(fourth.removeKey(spare)).rejects.toMatchObject({ code: 'LOCKED' });
+    await expect(fourth.changePassword('fifth', FAST_KDF)).rejects.toMatchObject({ code: 'LOCKED' });
+    expect((await fourth.listKeys()).map((k) => k.id).sort()).toEqual(before);
+    await held.release();
+    await fourth.removeKey(spare);
+    expect(await fourth.listKeys()).toHaveLength(1);
     await repo.close();
   });
 

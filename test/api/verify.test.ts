@@ -7,7 +7,9 @@ import {
   Repository,
   repairIndex,
   repairSnapshots,
+  repositoryStats,
   restore,
+  snapshotStats,
   verify,
 } from '@cairn/core';
 import { DiskStore } from '@cairn/store-disk';
@@ -130,7 +132,7 @@ describe('verify', () => {
     const [first, second] = await listSnapshots(repo);
     const f2 = join(src, 'd', 'f2');
     const { node } = await findPath(repo, first!.tree, f2);
-    const loc = await repo.locate(node!.content![1]!);
+    const loc = await repo.locate(node!.content![0]!);
     const file = packFile(base, loc.packId);
     const bytes = readFileSync(file);
     bytes[loc.offset + 100] = bytes[loc.offset + 100]! ^ 1;
@@ -145,7 +147,7 @@ describe('verify', () => {
     expect(fixed.damagedPacks).toEqual([]);
     expect(fixed.damagedBlobCount).toBe(1);
     expect(fixed.damagedBlobs).toEqual([
-      expect.objectContaining({ packId: loc.packId, blobId: node!.content![1]!, code: 'AUTH_FAILED' }),
+      expect.objectContaining({ packId: loc.packId, blobId: node!.content![0]!, code: 'AUTH_FAILED' }),
     ]);
     const healed = await backup(repo, { paths: [src], kind: 'full' });
     expect(healed.bytes.added).toBeGreaterThan(0);
@@ -221,6 +223,11 @@ describe('verify', () => {
     expect(kinds).toContain('index');
     expect(kinds).toContain('key');
     expect(report.problems.find((p) => p.kind === 'snapshot')!.object).toBe(`snapshots/${first!.id}`);
+    // Statistics and repair say that a snapshot could not be read, rather than skip it quietly.
+    const stats = await repositoryStats(again);
+    expect(stats).toMatchObject({ snapshots: 1, unreadableSnapshots: 1 });
+    const repair = await repairSnapshots(again, { dryRun: true });
+    expect(repair.unreadable).toEqual([expect.objectContaining({ id: first!.id, code: 'CORRUPT_DATA' })]);
     await again.close();
     // The damaged key alone no longer opens the repository: a clear, typed error.
     await expect(Repository.open(new DiskStore(join(base, 'repo')), { password: PASSWORD })).rejects.toMatchObject({
@@ -269,5 +276,25 @@ describe('verify', () => {
     await expect(reopen(base)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
     writeFileSync(config, Buffer.from('not a config'));
     await expect(reopen(base)).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
+  });
+});
+
+describe('snapshot statistics', () => {
+  it('count a blob that a file repeats (zeros) once', async () => {
+    const { repo, base } = await newRepo();
+    const src = join(base, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'zeros'), Buffer.alloc(24 * 1024 * 1024));
+    writeFileSync(join(src, 'zeros-too'), Buffer.alloc(8 * 1024 * 1024));
+    const done = await backup(repo, { paths: [src] });
+    const [snap] = await listSnapshots(repo);
+    const s = await snapshotStats(repo, snap!);
+    const repoStats = await repositoryStats(repo);
+    expect(s.totalBytes).toBe(32 * 1024 * 1024);
+    expect(s.uniqueBlobs).toBe(repoStats.dataBlobs);
+    expect(s.uniqueBytes).toBe(repoStats.uniqueBytes);
+    expect(s.uniqueBytes).toBe(done.bytes.added);
+    expect(s.uniqueBytes).toBeLessThan(16 * 1024 * 1024);
+    await repo.close();
   });
 });

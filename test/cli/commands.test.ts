@@ -630,4 +630,32 @@ describe('cache folder', () => {
       await b.remove();
     }
   });
+
+  it('a cache folder that cannot be used, or a damaged index segment, gives a warning, not a failure', async () => {
+    const b = await Sandbox.create();
+    try {
+      await b.init();
+      await writeTree(b.path('d'), { f: 'data' });
+      await b.backup([b.path('d')]);
+      const blocked = b.path('blocked');
+      await fsp.writeFile(blocked, 'a file, not a folder');
+      const r = await b.run(['ls', 'latest'], { env: { CAIRN_CACHE_DIR: blocked } });
+      expectCode(r, 0);
+      expect(r.stdout).toContain(b.path('d', 'f'));
+      expect(r.stderr).toMatch(/^warning: cannot use the cache folder .*using a temporary cache/m);
+
+      const [segment] = await names(join(b.repo, 'index'));
+      await fsp.appendFile(join(b.repo, 'index', segment!), 'junk');
+      const cold = await b.run(['ls', 'latest'], { env: { CAIRN_CACHE_DIR: b.path('cold') } });
+      expectCode(cold, 1); // the snapshot's tree is listed only by the damaged segment
+      expect(cold.stderr).toMatch(/not in the index/);
+      expect(cold.stderr).toMatch(/^warning: index\/[0-9a-f]{64}: .*run "cairn repair index"/m);
+      expectCode(await b.run(['repair', 'index']), 0);
+      const healed = await b.run(['ls', 'latest'], { env: { CAIRN_CACHE_DIR: b.path('cold2') } });
+      expectCode(healed, 0);
+      expect(healed.stderr).toBe('');
+    } finally {
+      await b.remove();
+    }
+  });
 });

@@ -65,6 +65,7 @@ export class Context {
       signal: this.signal,
       ...(this.globals.cacheDir ? { cacheDir: this.globals.cacheDir } : {}),
       ...(options.onKeyDerivation ? { onKeyDerivation: options.onKeyDerivation } : {}),
+      onWarning: (w) => this.out.warn(`warning: ${w.message}`),
     });
     return this.openRepo;
   }

@@ -38,7 +38,7 @@ export {
   STALE_LOCK_MS,
 } from './repo/lock.js';
 export { isHexId } from './repo/names.js';
-export type { IndexSyncProgress } from './repo/repo-index.js';
+export type { IndexSyncProgress, RepositoryWarning } from './repo/repo-index.js';
 export { type InitOptions, type OpenOptions, Repository } from './repo/repository.js';
 export {
   findSnapshot,

@@ -33,7 +33,9 @@ const repair: Command = {
       ctx.out.info(
         `${s.repaired.length} of ${s.snapshots} snapshot(s) ${flag(args, 'dry-run') ? 'need' : 'got'} a repaired copy`,
       );
-      return 0;
+      for (const u of s.unreadable)
+        ctx.out.warn(`warning: snapshot ${u.id.slice(0, 8)} cannot be read and cannot be repaired: ${u.message}`);
+      return s.unreadable.length > 0 ? 1 : 0;
     }
     if (what !== 'index')
       throw new UsageError(what ? `cannot repair "${what}"` : 'what to repair: index or snapshots', 'repair');
@@ -46,6 +48,8 @@ const repair: Command = {
     ctx.out.info(
       `indexed ${s.blobs} blobs in ${s.packs} packs; wrote ${s.segmentsWritten} index segment(s), removed ${s.segmentsRemoved}`,
     );
+    if (s.temporaryFilesRemoved > 0)
+      ctx.out.info(`removed ${s.temporaryFilesRemoved} temporary file(s) left by interrupted writes`);
     if (s.damagedPacks.length > 0) {
       ctx.out.warn(`warning: ${s.damagedPacks.length} pack(s) could not be read and are not indexed:`);
       for (const p of s.damagedPacks) ctx.out.warn(`  ${p.packId}: ${p.message}`);

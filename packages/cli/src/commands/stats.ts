@@ -26,6 +26,10 @@ const stats: Command = {
       return 0;
     }
     const s = await repositoryStats(repo, ctx.signal);
+    if (s.unreadableSnapshots > 0)
+      ctx.out.warn(
+        `warning: ${s.unreadableSnapshots} snapshot(s) cannot be read and are not counted (run "cairn verify" for details)`,
+      );
     if (ctx.out.json) ctx.out.printJson(s);
     else {
       ctx.out.result(`snapshots:        ${s.snapshots}`);

@@ -20,7 +20,10 @@ function human(ctx: Parameters<Command['run']>[0], r: VerifyReport): void {
     for (const f of r.drill.files) ctx.out.verbose(`  ${f.ok ? 'ok  ' : 'FAIL'} ${f.snapshot.slice(0, 8)}:${f.path}`);
   }
   if (r.unindexedPacks.length > 0)
-    ctx.out.info(`note: ${r.unindexedPacks.length} pack(s) are not indexed (left by interrupted backups)`);
+    ctx.out.info(
+      `note: ${r.unindexedPacks.length} pack(s) are not listed by the index: left by an interrupted backup, or ` +
+        'data that two backups stored at the same time ("cairn repair index" uses any blob in them not stored elsewhere)',
+    );
   if (r.ok) {
     ctx.out.info('no problems found');
     return;

@@ -192,6 +192,49 @@ function decodeInfo(b: Uint8Array): SegmentInfo | undefined {
 }
 
 type Db = Level<Uint8Array, Uint8Array>;
+
+/**
+ * True when `err` (or an error it wraps) is LevelDB reporting a damaged file of the cache
+ * (a bad block checksum, an undecodable table): the cache must be thrown away and rebuilt.
+ */
+export function isCacheDamage(err: unknown): boolean {
+  let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
+    if (e.code === 'LEVEL_CORRUPTION') return true;
+    if (typeof e.message === 'string' && e.message.startsWith('Corruption:')) return true;
+  }
+  return false;
+}
+
+/** True when a cache folder cannot be created or written by this process (access, not damage). */
+export function isUnusableCacheDir(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EEXIST') return true;
+  // LevelDB's own failure to create or lock its files there (IndexCache.open names the reason).
+  return (
+    err instanceof CairnError &&
+    err.code === 'IO_ERROR' &&
+    /Permission denied|Read-only file system|Not a directory/.test(err.message)
+  );
+}
+
+/** Methods of {@link IndexCache} that read or write LevelDB, guarded against a damaged cache. */
+const GUARDED_CALLS = [
+  'getMany',
+  'estimateBlobs',
+  'loadedSegments',
+  'partialSegments',
+  'addSegment',
+  'segmentInfo',
+  'coveredBy',
+  'forgetCovered',
+  'forgetSegments',
+  'countBlobs',
+  'getNotes',
+  'writeNotes',
+  'clear',
+] as const;
+const GUARDED_WALKS = ['packEntries', 'locations', 'notesWithPrefix'] as const;
 type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 /**
@@ -244,6 +287,8 @@ export class IndexCache {
   /** Segment loads under way that began before the filter existed, and who waits for them. */
   private unfilteredLoads = 0;
   private readonly loadsSettled: (() => void)[] = [];
+  /** Set once LevelDB reported a damaged file: the cache is deleted on close. */
+  private damage: CairnError | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -252,6 +297,41 @@ export class IndexCache {
     options: IndexCacheOptions,
   ) {
     this.subBatchEntries = Math.max(2, Math.floor(options.subBatchEntries ?? DEFAULT_SUB_BATCH_ENTRIES));
+    // Every call that touches LevelDB turns its "damaged file" errors into one typed error and
+    // marks the cache for deletion, wherever the call comes from (index, directory records, stats).
+    // The cache is derived data: the next run rebuilds it from the repository's segments.
+    const self = this as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const name of GUARDED_CALLS) {
+      const call = self[name]!.bind(this);
+      self[name] = (...args) => (call(...args) as Promise<unknown>).catch((err: unknown) => this.fail(err));
+    }
+    for (const name of GUARDED_WALKS) {
+      const walk = self[name]!.bind(this) as (...args: unknown[]) => AsyncIterable<unknown>;
+      const fail = (err: unknown) => this.fail(err);
+      self[name] = async function* (...args: unknown[]) {
+        try {
+          yield* walk(...args);
+        } catch (err) {
+          fail(err);
+        }
+      };
+    }
+  }
+
+  /** The error that marked this cache damaged, if any (it is then deleted on close). */
+  get damaged(): CairnError | undefined {
+    return this.damage;
+  }
+
+  private fail(err: unknown): never {
+    if (err instanceof CairnError || !isCacheDamage(err)) throw err;
+    this.damage ??= new CairnError(
+      'CORRUPT_DATA',
+      `the local index cache ${this.dir} is damaged (${(err as Error).message}); it is deleted when this ` +
+        'run ends and rebuilt from the repository by the next one: run the command again',
+      { cause: err, details: { cache: this.dir } },
+    );
+    throw this.damage;
   }
 
   /**
@@ -277,12 +357,26 @@ export class IndexCache {
       if (cause?.code === 'LEVEL_LOCKED') {
         throw new CairnError('LOCKED', `index cache ${dir} is in use by another process`, { cause: err });
       }
-      throw new CairnError('IO_ERROR', `cannot open index cache ${dir}: ${(err as Error).message}`, { cause: err });
+      throw new CairnError('IO_ERROR', `cannot open index cache ${dir}: ${describeOpenError(err)}`, {
+        cause: err,
+        details: { cache: dir },
+      });
     }
     const cache = new IndexCache(db, dir, options);
-    const version = await db.get(META_VERSION_KEY);
-    if (version === undefined) await db.put(META_VERSION_KEY, new TextEncoder().encode(CACHE_VERSION));
-    else if (new TextDecoder().decode(version) !== CACHE_VERSION) await cache.clear();
+    try {
+      const version = await db.get(META_VERSION_KEY);
+      if (version === undefined) await db.put(META_VERSION_KEY, new TextEncoder().encode(CACHE_VERSION));
+      else if (new TextDecoder().decode(version) !== CACHE_VERSION) await cache.clear();
+    } catch (err) {
+      let failure = err;
+      try {
+        cache.fail(err); // marks a damaged cache for deletion by close
+      } catch (typed) {
+        failure = typed;
+      }
+      await cache.close().catch(() => {});
+      throw failure;
+    }
     return cache;
   }
 
@@ -715,8 +809,10 @@ export class IndexCache {
     await this.db.put(META_VERSION_KEY, new TextEncoder().encode(CACHE_VERSION));
   }
 
+  /** Closes the cache; one found damaged is deleted (the next open starts an empty one). */
   async close(): Promise<void> {
     if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
+    if (this.damage) await rm(this.dir, { recursive: true, force: true });
   }
 
   /** Closes and deletes the cache directory. */
@@ -724,4 +820,10 @@ export class IndexCache {
     await this.close();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The reason LevelDB gives for a failed open (abstract-level wraps it as the cause). */
+function describeOpenError(err: unknown): string {
+  const cause = (err as { cause?: { message?: string } }).cause;
+  return cause?.message ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
 }

@@ -31,8 +31,16 @@ export interface RepairIndexSummary {
   damagedBlobCount: number;
   segmentsWritten: number;
   segmentsRemoved: number;
+  /** Temporary files of killed writers removed from the store (see {@link STALE_TEMP_MS}). */
+  temporaryFilesRemoved: number;
   durationMs: number;
 }
+
+/**
+ * Age from which a store's temporary files count as left by a killed writer. Under the exclusive
+ * lock no backup writes; only lock files and added keys are written without one, in well under this.
+ */
+const STALE_TEMP_MS = 15 * 60_000;
 
 export async function repairIndex(
   repo: Repository,
@@ -125,6 +133,7 @@ export async function repairIndex(
     }
     // The cache now lists segments that are gone: sync rebuilds it from the new ones.
     await index.sync({ ...(signal ? { signal } : {}) });
+    const temporaryFilesRemoved = (await repo.store.removeStaleTemporaryFiles?.(STALE_TEMP_MS)) ?? 0;
     const summary: RepairIndexSummary = {
       packs: packs.length - damagedPacks.length,
       blobs,
@@ -133,6 +142,7 @@ export async function repairIndex(
       damagedBlobCount,
       segmentsWritten: written.length,
       segmentsRemoved: removed,
+      temporaryFilesRemoved,
       durationMs: Date.now() - progress.started,
     };
     progress.summary({ ...summary });

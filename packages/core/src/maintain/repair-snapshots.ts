@@ -31,6 +31,11 @@ export interface RepairedSnapshot {
 export interface RepairSnapshotsSummary {
   snapshots: number;
   repaired: RepairedSnapshot[];
+  /**
+   * Snapshot files that cannot be read at all (damaged, or a key that does not open them): there is
+   * nothing to repair them from. They are left as they are; `verify` reports them too.
+   */
+  unreadable: { id: string; code: string; message: string }[];
   durationMs: number;
 }
 
@@ -70,7 +75,11 @@ export async function repairSnapshots(
     };
     const packer = new Packer(repo, index, { ...(signal ? { signal } : {}) });
     const memo = new Map<string, Rewritten>();
-    const snapshots = await listSnapshots(repo, { ...(signal ? { signal } : {}), onError: () => {} });
+    const unreadable: RepairSnapshotsSummary['unreadable'] = [];
+    const snapshots = await listSnapshots(repo, {
+      ...(signal ? { signal } : {}),
+      onError: (e) => unreadable.push({ id: e.id, code: e.error.code, message: e.error.message }),
+    });
     progress.filesTotal = snapshots.length;
     progress.totalsFinal = true;
     progress.start({ what: 'snapshots', snapshots: snapshots.length, readData: !!options.readData });
@@ -167,6 +176,7 @@ export async function repairSnapshots(
     const summary: RepairSnapshotsSummary = {
       snapshots: snapshots.length,
       repaired,
+      unreadable,
       durationMs: Date.now() - progress.started,
     };
     progress.summary({ ...summary });

@@ -9,7 +9,10 @@ import { listSnapshots } from '../repo/snapshots.js';
 import { walkTree } from '../repo/tree-walk.js';
 
 export interface RepositoryStats {
+  /** Snapshots read (those that cannot be read are counted in `unreadableSnapshots`, not here). */
   snapshots: number;
+  /** Snapshot files that cannot be read (damaged); `verify` names them. */
+  unreadableSnapshots: number;
   packs: number;
   /** Bytes of packs (what the repository occupies). */
   packBytes: number;
@@ -24,7 +27,8 @@ export interface RepositoryStats {
 }
 
 export async function repositoryStats(repo: Repository, signal?: AbortSignal): Promise<RepositoryStats> {
-  const snaps = await listSnapshots(repo, { ...(signal ? { signal } : {}), onError: () => {} });
+  let unreadableSnapshots = 0;
+  const snaps = await listSnapshots(repo, { ...(signal ? { signal } : {}), onError: () => unreadableSnapshots++ });
   let packs = 0;
   let packBytes = 0;
   for await (const obj of repo.store.list(DATA_PREFIX, { signal })) {
@@ -45,6 +49,7 @@ export async function repositoryStats(repo: Repository, signal?: AbortSignal): P
   const snapshotBytes = snaps.reduce((n, s) => n + s.stats.totalBytes, 0);
   return {
     snapshots: snaps.length,
+    unreadableSnapshots,
     packs,
     packBytes,
     dataBlobs,
@@ -82,8 +87,13 @@ export async function snapshotStats(
     if (node.type !== 'file') continue;
     files++;
     totalBytes += node.size ?? 0;
-    const fresh = (await repo.fileContent(node, signal)).filter((id) => !seen.has(id));
-    for (const id of fresh) seen.add(id);
+    // Distinct within the file too (a file of zeros repeats one blob).
+    const fresh: string[] = [];
+    for (const id of await repo.fileContent(node, signal)) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      fresh.push(id);
+    }
     const locs = await index.lookup(fresh.map((id) => Buffer.from(id, 'hex')));
     for (const l of locs) uniqueBytes += l?.rawLength ?? 0;
   }

@@ -17,8 +17,8 @@
  * problem.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BufferPool } from '../buffer-pool.js';
 import { mapBounded } from '../concurrency.js';
@@ -32,7 +32,7 @@ import type { Snapshot } from '../format/snapshot.js';
 import { decodeContentList, decodeTree, nodeName, type TreeNode } from '../format/tree.js';
 import { createBlake3 } from '../hashing/index.js';
 import type { BlobLocation } from '../index/blob-location.js';
-import { IndexCache } from '../index/index-cache.js';
+import { IndexCache, isUnusableCacheDir } from '../index/index-cache.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import { listKeyIds } from '../repo/keys.js';
 import { DATA_PREFIX, INDEX_PREFIX, idFromName, keyName, packName, snapshotName } from '../repo/names.js';
@@ -89,7 +89,11 @@ export interface VerifyReport {
   };
   readData: boolean;
   subset: string;
-  /** Packs no index segment lists (left by interrupted backups; `repair index` adopts them). */
+  /**
+   * Packs no index segment lists: left by an interrupted backup, or holding only blobs that are
+   * stored in another pack too (two backups that stored the same new data at the same time; the
+   * index lists one copy). `repair index` adopts blobs stored nowhere else.
+   */
   unindexedPacks: string[];
   problems: VerifyProblem[];
   drill?: DrillResult;
@@ -111,9 +115,11 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
   const progress = new ProgressReporter('verify', options.onEvent);
   const problems: VerifyProblem[] = [];
   const problem = (p: Omit<VerifyProblem, 'snapshots' | 'paths'>): VerifyProblem => {
-    const full: VerifyProblem = { ...p, snapshots: [], paths: [] };
+    // Errors about an object often start with its name; the problem names it already.
+    const message = p.message.startsWith(`${p.object}: `) ? p.message.slice(p.object.length + 2) : p.message;
+    const full: VerifyProblem = { ...p, message, snapshots: [], paths: [] };
     problems.push(full);
-    progress.error({ path: p.object, code: p.code, message: p.message, kind: p.kind });
+    progress.error({ path: p.object, code: p.code, message, kind: p.kind });
     return full;
   };
   const checked: VerifyReport['checked'] = {
@@ -129,8 +135,19 @@ export async function verify(repo: Repository, options: VerifyOptions = {}): Pro
     files: 0,
   };
   const lock = await repo.lock({ exclusive: false, operation: 'verify', ...(signal ? { signal } : {}) });
-  const cacheDir = join(repo.cacheDir, `verify-${process.pid}-${toHex(randomBytes(4))}`);
-  const index = await IndexCache.open(cacheDir);
+  let cacheDir = join(repo.cacheDir, `verify-${process.pid}-${toHex(randomBytes(4))}`);
+  let index: IndexCache;
+  try {
+    index = await IndexCache.open(cacheDir).catch(async (err: unknown) => {
+      if (!isUnusableCacheDir(err)) throw err;
+      // The cache folder cannot be written (the index's warning says so): use a temporary one.
+      cacheDir = await mkdtemp(join(tmpdir(), 'cairn-verify-'));
+      return IndexCache.open(cacheDir);
+    });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   let stopWalk = async () => {};
   // Started now, so the threads boot while the index is read.
   let pool = options.readData ? new WriterPool(repo.keys, VERIFY_THREADS) : undefined;

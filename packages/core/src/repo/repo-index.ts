@@ -12,6 +12,8 @@
  * segments at once (bounded by count and bytes), whatever the repository's size; compaction holds
  * one merged segment (at most `maxEntries` × 50 bytes).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachBounded, mapBounded } from '../concurrency.js';
 import { CairnError, isCairnError, throwIfAborted } from '../errors.js';
@@ -21,7 +23,13 @@ import type { PackEntry } from '../format/pack-header.js';
 import { openObject, sealObject } from '../format/sealed-object.js';
 import { blake3 } from '../hashing/index.js';
 import type { BlobLocation } from '../index/blob-location.js';
-import { IndexCache, type IndexCacheOptions, SECTION_DIGEST_LENGTH, sectionDigests } from '../index/index-cache.js';
+import {
+  IndexCache,
+  type IndexCacheOptions,
+  isUnusableCacheDir,
+  SECTION_DIGEST_LENGTH,
+  sectionDigests,
+} from '../index/index-cache.js';
 import { PendingGroup } from '../index/pending-index.js';
 import type { Store } from '../store/store.js';
 import { INDEX_PREFIX, idFromName, indexName } from './names.js';
@@ -49,6 +57,19 @@ export interface IndexSyncReport {
   segmentsForgotten: number;
   /** True when the cache was cleared and rebuilt (a vanished segment was not covered). */
   rebuilt: boolean;
+  /** Segments that could not be used (damaged: wrong id, failed authentication, bad format). */
+  segmentsDamaged: string[];
+}
+
+/**
+ * Something an operation worked around and a person should know about (a damaged index segment
+ * left out, a damaged or unusable local cache replaced). `code` is stable; `message` says what to do.
+ */
+export interface RepositoryWarning {
+  code: 'INDEX_SEGMENT_DAMAGED' | 'CACHE_REBUILT' | 'CACHE_UNUSABLE';
+  message: string;
+  /** The repository object or local folder concerned. */
+  object?: string;
 }
 
 /** Result of a compaction. */
@@ -71,6 +92,8 @@ export interface RepoIndexOpenOptions {
   readConcurrency?: number;
   /** Bytes of segments read at once while syncing, beyond the first (default 8 MiB). */
   readBudgetBytes?: number;
+  /** Told of damage worked around (see {@link RepositoryWarning}). */
+  onWarning?: (w: RepositoryWarning) => void;
 }
 
 /** Segments read at once by sync and compaction. */
@@ -132,6 +155,9 @@ export class RepoIndex {
   private estimating = false;
   private blobEstimate: number | undefined;
   private newChunks = 0;
+  /** Segments found damaged (left out of the cache), and the error of each. */
+  private readonly damagedSegments = new Map<string, CairnError>();
+  private readonly onWarning: ((w: RepositoryWarning) => void) | undefined;
 
   private constructor(
     private readonly store: Store,
@@ -143,6 +169,7 @@ export class RepoIndex {
   ) {
     this.readConcurrency = Math.max(1, Math.floor(options.readConcurrency ?? READ_CONCURRENCY));
     this.readBudgetBytes = Math.max(1, options.readBudgetBytes ?? READ_BUDGET_BYTES);
+    this.onWarning = options.onWarning;
   }
 
   /**
@@ -155,14 +182,60 @@ export class RepoIndex {
     cacheDir: string,
     options: RepoIndexOpenOptions = {},
   ): Promise<RepoIndex> {
-    let cache: IndexCache;
-    let privateCache = false;
+    const shared = join(cacheDir, 'index');
     try {
-      cache = await IndexCache.open(join(cacheDir, 'index'), options.cache);
+      return await RepoIndex.openAt(store, dataKey, shared, options);
+    } catch (first) {
+      if (isCairnError(first, 'ABORTED')) throw first;
+      let err = first;
+      const cache = (err as CairnError).details?.cache;
+      if (cache === shared && !isUnusableCacheDir(err)) {
+        // The cache is damaged or cannot be opened: it is derived data, so start it afresh.
+        options.onWarning?.({
+          code: 'CACHE_REBUILT',
+          object: shared,
+          message: `the local index cache ${shared} was unusable (${reason(err)}); it is rebuilt from the repository`,
+        });
+        await rm(shared, { recursive: true, force: true }).catch(() => {});
+        try {
+          return await RepoIndex.openAt(store, dataKey, shared, options);
+        } catch (again) {
+          if (!isUnusableCacheDir(again)) throw again;
+          err = again;
+        }
+      } else if (!isUnusableCacheDir(err)) {
+        throw err;
+      }
+      // The cache folder cannot be written (permissions, read-only, a file in the way): work with
+      // a temporary cache, as restic does without one, rather than refuse a restore.
+      const temp = await mkdtemp(join(tmpdir(), 'cairn-cache-'));
+      options.onWarning?.({
+        code: 'CACHE_UNUSABLE',
+        object: cacheDir,
+        message:
+          `cannot use the cache folder ${cacheDir} (${reason(err)}); using a temporary ` +
+          `cache in ${temp} for this run (choose a writable one with --cache-dir or CAIRN_CACHE_DIR)`,
+      });
+      return RepoIndex.openAt(store, dataKey, temp, options, true);
+    }
+  }
+
+  /** Opens the cache at `dir` (or a private one beside it if another process holds it) and syncs. */
+  private static async openAt(
+    store: Store,
+    dataKey: Uint8Array,
+    dir: string,
+    options: RepoIndexOpenOptions,
+    temporary = false,
+  ): Promise<RepoIndex> {
+    let cache: IndexCache;
+    let privateCache = temporary;
+    try {
+      cache = await IndexCache.open(dir, options.cache);
     } catch (err) {
       if (!(err instanceof CairnError && err.code === 'LOCKED')) throw err;
       // Another process (e.g. a concurrent backup) holds the shared cache: build a private one.
-      cache = await IndexCache.open(join(cacheDir, `index-${process.pid}-${Date.now().toString(36)}`), options.cache);
+      cache = await IndexCache.open(`${dir}-${process.pid}-${Date.now().toString(36)}`, options.cache);
       privateCache = true;
     }
     const index = new RepoIndex(store, dataKey, cache, privateCache, options);
@@ -183,7 +256,13 @@ export class RepoIndex {
    */
   async sync(options: { signal?: AbortSignal; onProgress?: (p: IndexSyncProgress) => void } = {}): Promise<void> {
     const signal = options.signal;
-    const report: IndexSyncReport = { segmentsListed: 0, segmentsLoaded: 0, segmentsForgotten: 0, rebuilt: false };
+    const report: IndexSyncReport = {
+      segmentsListed: 0,
+      segmentsLoaded: 0,
+      segmentsForgotten: 0,
+      rebuilt: false,
+      segmentsDamaged: [],
+    };
     for (let round = 1; ; round++) {
       const inStore = await this.listSegments(signal);
       report.segmentsListed = inStore.size;
@@ -243,7 +322,19 @@ export class RepoIndex {
             gone++;
             return;
           }
-          throw err;
+          if (!isCairnError(err, 'CORRUPT_DATA') && !isCairnError(err, 'AUTH_FAILED')) throw err;
+          // Left out: its entries are unknown to this run (a backup stores that data again, a
+          // restore reports the blobs as missing). `repair index` rebuilds them from the packs.
+          report.segmentsDamaged.push(id);
+          if (!this.damagedSegments.has(id)) {
+            this.damagedSegments.set(id, err);
+            this.onWarning?.({
+              code: 'INDEX_SEGMENT_DAMAGED',
+              object: indexName(id),
+              message: `${err.message}; its entries are left out (run "cairn repair index" to rebuild the index from the packs)`,
+            });
+          }
+          return;
         }
         await this.cache.addSegment(id, view);
         report.segmentsLoaded++;
@@ -595,4 +686,10 @@ function mergeViews(
 
 function uniqueIds(ids: readonly string[]): string[] {
   return [...new Set(ids)];
+}
+
+/** What went wrong, without the advice a wrapping CairnError adds. */
+function reason(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error && isCairnError(err, 'CORRUPT_DATA') ? cause.message : (err as Error).message;
 }

@@ -39,7 +39,7 @@ import {
 import { acquireLock, type RepositoryLock } from './lock.js';
 import { CONFIG_NAME, KEYS_PREFIX, packName } from './names.js';
 import { PackCache } from './pack-cache.js';
-import { type IndexSyncProgress, RepoIndex } from './repo-index.js';
+import { type IndexSyncProgress, RepoIndex, type RepositoryWarning } from './repo-index.js';
 
 /** Options of {@link Repository.init}. */
 export interface InitOptions extends NewKeyOptions {
@@ -59,6 +59,11 @@ export interface OpenOptions {
   signal?: AbortSignal;
   /** Called while the index cache catches up with the repository. */
   onIndexProgress?: (p: IndexSyncProgress) => void;
+  /**
+   * Told of damage an operation works around: a damaged index segment left out, a damaged or
+   * unwritable local cache replaced (see {@link RepositoryWarning}).
+   */
+  onWarning?: (w: RepositoryWarning) => void;
   /**
    * Called as the password's key derivation starts (once per key file tried). With scrypt, the
    * default, the calling thread only waits until it ends (~0.2 s): work that needs no key can run
@@ -84,6 +89,7 @@ export class Repository {
     readonly keyId: string,
     private readonly cacheRoot: string,
     private readonly onIndexProgress?: (p: IndexSyncProgress) => void,
+    private readonly onWarning?: (w: RepositoryWarning) => void,
   ) {
     this.packCache = new PackCache(store);
   }
@@ -150,7 +156,15 @@ export class Repository {
     const { master, keyId } = await openWithPassword(store, options.password, options.signal, options.onKeyDerivation);
     const sealed = await store.get(CONFIG_NAME, { signal: options.signal });
     const config = validateConfig(openJson(master.dataKey, 'config', sealed, CONFIG_NAME));
-    return new Repository(store, config, master, keyId, resolveCacheRoot(options.cacheDir), options.onIndexProgress);
+    return new Repository(
+      store,
+      config,
+      master,
+      keyId,
+      resolveCacheRoot(options.cacheDir),
+      options.onIndexProgress,
+      options.onWarning,
+    );
   }
 
   /** The blob index, opened and synchronised on first use. */
@@ -158,6 +172,7 @@ export class Repository {
     this.indexPromise ??= RepoIndex.open(this.store, this.keys.dataKey, this.cacheDir, {
       ...(signal ? { signal } : {}),
       ...(this.onIndexProgress ? { onProgress: this.onIndexProgress } : {}),
+      ...(this.onWarning ? { onWarning: this.onWarning } : {}),
     }).catch((err: unknown) => {
       this.indexPromise = undefined;
       throw err;
@@ -258,19 +273,36 @@ export class Repository {
     return addKey(this.store, this.keys, password, options);
   }
 
-  /** Removes a key by id or unique id prefix (never the current or last key). */
-  removeKey(keyId: string, signal?: AbortSignal): Promise<void> {
-    return removeKey(this.store, keyId, this.keyId, signal);
+  /**
+   * Removes a key by id or unique id prefix (never the current or last key). Takes the exclusive
+   * lock: two removals at once, each from a session of the other's key, could otherwise remove both.
+   */
+  async removeKey(keyId: string, signal?: AbortSignal): Promise<void> {
+    const lock = await this.lock({ exclusive: true, operation: 'key remove', ...(signal ? { signal } : {}) });
+    try {
+      await removeKey(this.store, keyId, this.keyId, signal);
+    } finally {
+      await lock.release();
+    }
   }
 
-  /** Changes this session's password (adds the new key, then removes the old). Returns the new key id. */
+  /**
+   * Changes this session's password (adds the new key, then removes the old), under the exclusive
+   * lock as {@link removeKey}. Returns the new key id.
+   */
   async changePassword(
     newPassword: string | Uint8Array,
     options?: NewKeyOptions & { signal?: AbortSignal },
   ): Promise<string> {
-    const id = await changePassword(this.store, this.keys, this.keyId, newPassword, options);
-    (this as { keyId: string }).keyId = id;
-    return id;
+    const signal = options?.signal;
+    const lock = await this.lock({ exclusive: true, operation: 'key passwd', ...(signal ? { signal } : {}) });
+    try {
+      const id = await changePassword(this.store, this.keys, this.keyId, newPassword, options);
+      (this as { keyId: string }).keyId = id;
+      return id;
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Closes the index cache. The store stays open (the caller owns it). */

@@ -83,6 +83,12 @@ export interface Store {
   delete(name: string, options?: StoreCallOptions): Promise<void>;
   /** Releases connections and handles. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: removes what writers killed mid-put left behind (e.g. temporary files) and is older
+   * than `olderThanMs`; returns how many objects were removed. Media with atomic puts and nothing
+   * to leave behind do not implement it. Maintenance calls it under the exclusive lock.
+   */
+  removeStaleTemporaryFiles?(olderThanMs?: number): Promise<number>;
 }
 
 const COMPONENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;

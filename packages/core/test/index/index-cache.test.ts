@@ -138,3 +138,40 @@ describe('IndexCache', () => {
     expect(await cache.coveredBy([segId(1)], (id) => id === segId(3))).toBe(true);
   });
 });
+
+describe('IndexCache on damaged files', () => {
+  it('turns LevelDB corruption into one typed error, from any call, and deletes itself on close', async () => {
+    const { readdirSync, readFileSync, writeFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = await tempDir();
+    let cache = await IndexCache.open(dir);
+    await cache.addSegment(segId(1), segment(0, 40, 100));
+    await cache.close();
+    cache = await IndexCache.open(dir); // the log becomes a table file
+    await cache.close();
+    const tables = readdirSync(dir).filter((n) => n.endsWith('.ldb'));
+    expect(tables.length).toBeGreaterThan(0);
+    for (const t of tables) {
+      const bytes = readFileSync(join(dir, t));
+      for (let i = 0; i < bytes.length; i += 97) bytes[i]! ^= 0x5a;
+      writeFileSync(join(dir, t), bytes);
+    }
+    const errors: unknown[] = [];
+    try {
+      cache = await IndexCache.open(dir);
+      // Whichever call reads a damaged block fails, walks as well as point reads.
+      await cache.getMany([makeId(1, 5)]).catch((e: unknown) => errors.push(e));
+      await cache.countBlobs().catch((e: unknown) => errors.push(e));
+      expect(cache.damaged).toBeDefined();
+      await cache.close();
+    } catch (err) {
+      errors.push(err); // the open itself read a damaged block
+    }
+    expect(errors.length).toBeGreaterThan(0);
+    for (const err of errors) {
+      expect(err).toMatchObject({ code: 'CORRUPT_DATA', details: { cache: dir } });
+      expect((err as Error).message).toMatch(/rebuilt from the repository/);
+    }
+    expect(existsSync(dir)).toBe(false);
+  });
+});

@@ -3,6 +3,7 @@
  * operator, class, kinds, excludes, stdin), snapshots, ls, diff, restore, cat, stats, key,
  * repair index, the cache folder, and the host filters of snapshots and restore.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BackupSummaryLine,
+  baseEnv,
+  CAIRN,
   expectCode,
   jsonLines,
   names,
@@ -654,6 +657,55 @@ describe('cache folder', () => {
       const healed = await b.run(['ls', 'latest'], { env: { CAIRN_CACHE_DIR: b.path('cold2') } });
       expectCode(healed, 0);
       expect(healed.stderr).toBe('');
+    } finally {
+      await b.remove();
+    }
+  });
+});
+
+describe('names that are not UTF-8 on the command line', () => {
+  it('restore --include and ls PATH select exactly the bytes given', async () => {
+    const b = await Sandbox.create();
+    try {
+      await b.init();
+      const dir = Buffer.from(b.path('n'));
+      await fsp.mkdir(dir, { recursive: true });
+      for (const name of [Buffer.from('bad\xff', 'latin1'), Buffer.from('bad\xfe', 'latin1'), Buffer.from('ok')]) {
+        await fsp.writeFile(Buffer.concat([dir, Buffer.from('/'), name]), name);
+      }
+      await b.backup([b.path('n')]);
+      // Node cannot pass such bytes to a child: a shell does, from $'…' quoting.
+      const shell = (args: string) =>
+        new Promise<{ code: number | null; stderr: string; stdout: Buffer }>((resolvePromise) => {
+          const child = spawn('bash', ['-c', `"${process.execPath}" "${CAIRN}" ${args}`], {
+            env: baseEnv(b.env()),
+            cwd: b.root,
+          });
+          const out: Buffer[] = [];
+          let stderr = '';
+          child.stdout.on('data', (d: Buffer) => out.push(d));
+          child.stderr.on('data', (d: Buffer) => {
+            stderr += d.toString();
+          });
+          child.on('close', (code) => resolvePromise({ code, stderr, stdout: Buffer.concat(out) }));
+        });
+      const restored = await shell(`restore latest --target out --include $'${b.path('n')}/bad\\xff' -q`);
+      expect(restored.code, restored.stderr).toBe(0);
+      const inOut = await fsp.readdir(b.path('out', b.path('n')), { encoding: 'buffer' });
+      expect(inOut).toEqual([Buffer.from('bad\xff', 'latin1')]);
+
+      const eq = await shell(`restore latest --target out2 --include=$'${b.path('n')}/bad\\xfe' -q`);
+      expect(eq.code, eq.stderr).toBe(0);
+      expect(await fsp.readdir(b.path('out2', b.path('n')), { encoding: 'buffer' })).toEqual([
+        Buffer.from('bad\xfe', 'latin1'),
+      ]);
+
+      const listed = await shell(`ls latest $'${b.path('n')}/bad\\xfe' --json`);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout.toString().trim().split('\n')).toHaveLength(1);
+      const none = await shell(`restore latest --target out3 --include $'${b.path('n')}/bad\\xfd'`);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toMatch(/nothing to restore/);
     } finally {
       await b.remove();
     }

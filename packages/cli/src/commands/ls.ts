@@ -1,6 +1,7 @@
 import { findPath, findSnapshot, walkTree } from '@cairn/core';
 import { type Command, flag } from '../command.js';
 import { nodeJson, nodeLine } from '../node-json.js';
+import { exactArgument } from '../raw-args.js';
 import { UsageError } from '../usage-error.js';
 
 const ls: Command = {
@@ -17,7 +18,7 @@ const ls: Command = {
     if (extra) throw new UsageError(`unexpected argument "${extra}"`, 'ls');
     const repo = await ctx.repository();
     const snapshot = await findSnapshot(repo, ref, { signal: ctx.signal });
-    const start = await findPath(repo, snapshot.tree, path, ctx.signal);
+    const start = await findPath(repo, snapshot.tree, exactArgument(path), ctx.signal);
     const long = flag(args, 'long');
     const clean = `/${path.split('/').filter(Boolean).join('/')}`;
     const emit = (p: string, node: Parameters<typeof nodeJson>[1]) => {

@@ -3,6 +3,7 @@ import { CairnError, prestartWriterThreads, restore as runRestore } from '@cairn
 import { type Command, flag, list, str } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { bytes, seconds } from '../format.js';
+import { exactArgument } from '../raw-args.js';
 import { findSelectedSnapshot } from '../snapshot-filter.js';
 import { UsageError } from '../usage-error.js';
 
@@ -60,7 +61,7 @@ const restore: Command = {
     // The writer threads load their code while the key is derived (a core is idle then).
     const repo = await ctx.repository({ onKeyDerivation: () => prestartWriterThreads() });
     const snapshot = await findSelectedSnapshot(repo, ref, { hosts: list(args, 'host') }, ctx.signal);
-    const include = list(args, 'include');
+    const include = list(args, 'include').map(exactArgument);
     const summary = await runRestore(repo, snapshot, {
       target,
       ...(include.length ? { include } : {}),

@@ -28,7 +28,7 @@ import type { BlobLocation } from '../index/blob-location.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import type { Repository } from '../repo/repository.js';
 import { findSnapshot } from '../repo/snapshots.js';
-import { findPath } from '../repo/tree-walk.js';
+import { findPath, nameKey, pathKeys, pathText } from '../repo/tree-walk.js';
 import { FileBatchRestorer, type FileJob, type FileOutcome, fileHolds } from './file-batch.js';
 import { assertSafeName, ensureRealDir, joinName, makeRealDirSync, occupant, removeEntry } from './target-dir.js';
 import { TreeLoader, type TreeOpener } from './tree-loader.js';
@@ -38,8 +38,11 @@ import { defaultWriterThreads, WriterPool } from './writer-pool.js';
 export interface RestoreOptions {
   /** Directory to restore into (created if absent). */
   target: string;
-  /** Absolute snapshot paths to restore (with everything below them); default everything. */
-  include?: string[];
+  /**
+   * Absolute snapshot paths to restore (with everything below them); default everything. Names are
+   * compared byte for byte: give a path whose bytes are not UTF-8 as a Uint8Array.
+   */
+  include?: readonly (string | Uint8Array)[];
   /** Replace existing entries that differ from the snapshot. */
   overwrite?: boolean;
   /** Pack ranges read at once (default 4). */
@@ -80,9 +83,11 @@ const MAX_LISTED_CONFLICTS = 50;
 type Selection = 'all' | 'ancestor' | 'none';
 
 /** The include filter, or undefined when everything is restored. */
-function compileIncludes(include: string[] | undefined): ((parts: string[]) => Selection) | undefined {
+function compileIncludes(
+  include: readonly (string | Uint8Array)[] | undefined,
+): ((parts: string[]) => Selection) | undefined {
   if (!include?.length) return undefined;
-  const wanted = include.map((p) => resolve('/', p).split('/').filter(Boolean));
+  const wanted = include.map((p) => pathKeys(p));
   return (parts) => {
     let result: Selection = 'none';
     for (const w of wanted) {
@@ -100,7 +105,7 @@ interface WalkItem {
   node: TreeNode;
   path: Buffer;
   display: string;
-  /** Path components below the snapshot root (only kept with an include filter). */
+  /** Path components below the snapshot root, as {@link pathKeys} (only kept with an include filter). */
   parts: string[];
   /** Variant of a file's temporary name (see tempVariant): 0 unless its directory needs another. */
   temp: number;
@@ -161,7 +166,7 @@ export async function restore(
       const name = nodeName(node);
       let childParts = NO_PARTS;
       if (select) {
-        childParts = [...parts, name];
+        childParts = [...parts, nameKey(node)];
         const sel = select(childParts);
         if (sel === 'none') continue;
         if (sel === 'ancestor' && node.type !== 'dir') continue;
@@ -240,7 +245,7 @@ export async function restore(
           assertSafeName(node.name, l.where);
           let parts = NO_PARTS;
           if (select) {
-            parts = [...l.parts, nodeName(node)];
+            parts = [...l.parts, nameKey(node)];
             const sel = select(parts);
             if (sel === 'none' || (sel === 'ancestor' && node.type !== 'dir')) continue;
           }
@@ -273,7 +278,7 @@ export async function restore(
     progress.start({
       snapshotId: snapshot.id,
       target: target.toString(),
-      include: options.include ?? [],
+      include: (options.include ?? []).map(pathText),
       filesTotal: totals.files,
       bytesTotal: totals.bytes,
     });
@@ -597,21 +602,26 @@ export async function restore(
   return summary;
 }
 
-/** The include paths (absolute in the snapshot) that name no entry of it. */
+/** The include paths (absolute in the snapshot, as text) that name no entry of it. */
 async function missingIncludes(
   repo: Repository,
   snapshot: Snapshot,
-  include: readonly string[],
+  include: readonly (string | Uint8Array)[],
   signal: AbortSignal | undefined,
 ): Promise<string[]> {
   const missing: string[] = [];
   for (const p of include) {
-    const path = resolve('/', p);
     try {
-      await findPath(repo, snapshot.tree, path, signal);
+      await findPath(repo, snapshot.tree, p, signal);
     } catch (err) {
       if ((err as CairnError).code !== 'NOT_FOUND') throw err;
-      missing.push(path);
+      missing.push(
+        typeof p === 'string'
+          ? resolve('/', p)
+          : `/${pathKeys(p)
+              .map((k) => pathText(Buffer.from(k, 'latin1')))
+              .join('/')}`,
+      );
     }
   }
   return missing;

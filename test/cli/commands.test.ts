@@ -711,3 +711,36 @@ describe('names that are not UTF-8 on the command line', () => {
     }
   });
 });
+
+describe('verify output', () => {
+  it('shows the blobs of one lost pack as one problem, once', async () => {
+    const b = await Sandbox.create();
+    try {
+      await b.init();
+      await writeTree(b.path('d'), { a: randomBytes(3 * 1024 * 1024), b: randomBytes(3 * 1024 * 1024) });
+      await b.backup([b.path('d')]);
+      const packs: { path: string; size: number }[] = [];
+      for (const fan of await names(join(b.repo, 'data'))) {
+        for (const p of await names(join(b.repo, 'data', fan))) {
+          const path = join(b.repo, 'data', fan, p);
+          packs.push({ path, size: (await fsp.stat(path)).size });
+        }
+      }
+      const data = packs.sort((x, y) => y.size - x.size)[0]!;
+      await fsp.rm(data.path);
+      const r = await b.run(['verify']);
+      expectCode(r, 1);
+      const blobs = (r.stderr.match(/^- (\d+) blobs: its pack [0-9a-f]{64} is missing \[NOT_FOUND\]$/m) ?? [])[1];
+      expect(Number(blobs)).toBeGreaterThan(1);
+      expect(r.stderr).toMatch(new RegExp(`^${blobs} problem\\(s\\) found:$`, 'm'));
+      expect(r.stderr).not.toMatch(/^error:/m);
+      expect(r.stderr.match(/hint:/g)).toHaveLength(1);
+      expect(r.stderr).toContain(`:${b.path('d', 'a')}`);
+      expect(r.stderr).toContain(`:${b.path('d', 'b')}`);
+      const json = jsonLines((await b.run(['verify', '--json'])).stdout);
+      expect(json.filter((e) => e.type === 'error')).toHaveLength(Number(blobs));
+    } finally {
+      await b.remove();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { prestartWriterThreads, verify as runVerify, type VerifyReport } from '@cairn/core';
+import { prestartWriterThreads, verify as runVerify, type VerifyProblem, type VerifyReport } from '@cairn/core';
 import { type Command, flag, list, str } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { bytes, seconds } from '../format.js';
@@ -29,12 +29,25 @@ function human(ctx: Parameters<Command['run']>[0], r: VerifyReport): void {
     return;
   }
   ctx.out.warn(`${r.problems.length} problem(s) found:`);
+  // Problems that differ only in their object (the blobs of one missing pack) are shown once, with
+  // the union of what they affect; --verbose lists the objects, --json has each problem.
+  const groups = new Map<string, VerifyProblem[]>();
   for (const p of r.problems) {
-    ctx.out.warn(`- ${p.object}: ${p.message} [${p.code}]`);
-    if (p.snapshots.length)
-      ctx.out.warn(`  affects ${p.snapshots.length} snapshot(s): ${p.snapshots.map((s) => s.slice(0, 8)).join(', ')}`);
-    for (const path of p.paths.slice(0, 10)) ctx.out.warn(`    ${path}`);
-    if (p.paths.length > 10) ctx.out.warn(`    … ${p.paths.length - 10} more`);
+    const key = `${p.kind}\0${p.code}\0${p.message}\0${p.hint ?? ''}`;
+    const g = groups.get(key);
+    if (g) g.push(p);
+    else groups.set(key, [p]);
+  }
+  for (const g of groups.values()) {
+    const p = g[0]!;
+    const snapshots = [...new Set(g.flatMap((x) => x.snapshots))];
+    const paths = [...new Set(g.flatMap((x) => x.paths))];
+    ctx.out.warn(`- ${g.length === 1 ? p.object : `${g.length} ${p.kind}s`}: ${p.message} [${p.code}]`);
+    if (g.length > 1) for (const x of g) ctx.out.verbose(`    ${x.object}`);
+    if (snapshots.length)
+      ctx.out.warn(`  affects ${snapshots.length} snapshot(s): ${snapshots.map((s) => s.slice(0, 8)).join(', ')}`);
+    for (const path of paths.slice(0, 10)) ctx.out.warn(`    ${path}`);
+    if (paths.length > 10) ctx.out.warn(`    … ${paths.length - 10} more`);
     if (p.hint) ctx.out.warn(`  hint: ${p.hint}`);
   }
 }
@@ -69,7 +82,10 @@ const verify: Command = {
       ...(drill ? { restoreDrill: Number(drill) } : {}),
       ...(list(args, 'snapshot').length ? { drillSnapshots: list(args, 'snapshot') } : {}),
       signal: ctx.signal,
-      onEvent: (e) => ctx.out.event(e),
+      // Without --json, problems are listed once, grouped, in the report at the end.
+      onEvent: (e) => {
+        if (ctx.out.json || e.type !== 'error') ctx.out.event(e);
+      },
     });
     if (!ctx.out.json) human(ctx, report);
     return report.ok ? EXIT.ok : EXIT.error;

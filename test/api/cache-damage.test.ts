@@ -3,6 +3,7 @@
  * it), a damaged local cache is rebuilt, an unwritable cache folder is replaced by a temporary one.
  * Nothing of it may make a restore wrong.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,5 +162,40 @@ describe('repair index', () => {
     expect(existsSync(fresh)).toBe(true);
     expect((await verify(repo)).problems).toEqual([]);
     await repo.close();
+  });
+});
+
+describe('a full disk under the cache', () => {
+  it('is a NO_SPACE error that keeps the cache, not a rebuild', async () => {
+    const s = await twoSnapshots();
+    const mnt = join(s.base, 'small');
+    mkdirSync(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      return; // mounting is not permitted here (not root)
+    }
+    try {
+      const warm: RepositoryWarning[] = [];
+      const first = await open(s.base, mnt, warm);
+      await first.index(); // a cache exists
+      await first.close();
+      writeFileSync(join(mnt, 'filler'), Buffer.alloc(0));
+      try {
+        execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=4k'], { stdio: 'ignore' });
+      } catch {
+        // dd stops with an error once the file system is full
+      }
+      const warnings: RepositoryWarning[] = [];
+      const err = await open(s.base, mnt, warnings)
+        .then((r) => r.index().finally(() => r.close()))
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'NO_SPACE' });
+      expect(warnings).toEqual([]);
+      const kept = readdirSync(mnt).filter((n) => existsSync(join(mnt, n, 'index', 'CURRENT')));
+      expect(kept).toHaveLength(1);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   });
 });

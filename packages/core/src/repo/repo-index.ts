@@ -189,6 +189,10 @@ export class RepoIndex {
       if (isCairnError(first, 'ABORTED')) throw first;
       let err = first;
       const cache = (err as CairnError).details?.cache;
+      if (cache !== undefined && /No space left on device/.test((err as Error).message)) {
+        // A full disk is not damage: keep the cache, say what is wrong.
+        throw new CairnError('NO_SPACE', `no space left for the index cache in ${cacheDir}`, { cause: err });
+      }
       if (cache === shared && !isUnusableCacheDir(err)) {
         // The cache is damaged or cannot be opened: it is derived data, so start it afresh.
         options.onWarning?.({

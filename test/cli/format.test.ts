@@ -1,6 +1,7 @@
 /** The human renderings of format.ts (unit tests: no CLI process needed). */
 import { describe, expect, it } from 'vitest';
 import { modeString } from '../../packages/cli/src/format.js';
+import { nodeLine } from '../../packages/cli/src/node-json.js';
 
 describe('modeString', () => {
   it.each([
@@ -18,5 +19,24 @@ describe('modeString', () => {
     ['file', 0o7000, '---S--S--T'],
   ])('%s %o is %s', (type, mode, expected) => {
     expect(modeString(type, mode)).toBe(expected);
+  });
+});
+
+describe('nodeLine', () => {
+  const base = {
+    name: new Uint8Array(),
+    mode: 0o660,
+    uid: 0,
+    gid: 6,
+    mtimeNs: 0n,
+    ctimeNs: 0n,
+    inode: 1n,
+    device: 1n,
+    links: 1,
+  };
+  it('shows a device’s major and minor numbers where a file shows its size', () => {
+    expect(nodeLine('/dev/null', { ...base, type: 'chardev', rdev: 259n })).toMatch(/^crw-rw---- 0 6\s+1, 3 {2}/);
+    // Numbers beyond 8 bits of minor and 12 of major use glibc's full split.
+    expect(nodeLine('/dev/nvme', { ...base, type: 'blockdev', rdev: 286327664n })).toMatch(/\s259, 70000 {2}/);
   });
 });

@@ -96,6 +96,37 @@ describe('exit code 3: backup finished, some files could not be read', () => {
   });
 });
 
+describe('a restore run again by a user without root', () => {
+  // As root, permissions do not stop reading; the restores run as `nobody`.
+  it.runIf(isRoot)('resumes over files it restored with mode 000 (verified, mode kept)', async () => {
+    const b = await Sandbox.create();
+    try {
+      const src = b.path('src');
+      await writeTree(src, { 'open.txt': 'anyone\n', 'locked.txt': 'nobody may read this\n' });
+      await fsp.chmod(join(src, 'locked.txt'), 0o000);
+      await b.init();
+      await b.backup([src]);
+      const target = b.path('out');
+      const cache = b.path('nobody-cache');
+      await fsp.mkdir(target);
+      await fsp.mkdir(cache);
+      await chownTree(target, NOBODY.uid, NOBODY.gid);
+      await chownTree(cache, NOBODY.uid, NOBODY.gid);
+      const asNobody = { ...NOBODY, env: { CAIRN_CACHE_DIR: cache } };
+      const first = await b.run(['restore', 'latest', '--target', target], asNobody);
+      expectCode(first, 0); // owners are left to the user without root, as restic does
+      const locked = join(target, src, 'locked.txt');
+      expect((await fsp.stat(locked)).mode & 0o777).toBe(0);
+      const again = await b.run(['restore', 'latest', '--target', target], asNobody);
+      expect(again.stdout).toMatch(/files: 0 restored, 2 already complete, 0 failed/);
+      expect((await fsp.stat(locked)).mode & 0o777).toBe(0);
+      expect(await fsp.readFile(locked, 'utf8')).toBe('nobody may read this\n'); // read as root
+    } finally {
+      await b.remove();
+    }
+  });
+});
+
 describe('exit code 11: repository locked', () => {
   let b: Sandbox;
   let store: DiskStore;

@@ -17,7 +17,7 @@
  * exactly the snapshot's content (an earlier, interrupted run) is verified and skipped, and any
  * other occupant is a conflict unless overwriting.
  */
-import { closeSync, constants, openSync } from 'node:fs';
+import { type BigIntStats, closeSync, constants, openSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { CairnError, type ErrorCode } from '../errors.js';
 import { blobId } from '../format/blob.js';
@@ -569,7 +569,8 @@ export async function fileHolds(
 ): Promise<boolean> {
   const st = await occupant(path);
   if (!st?.isFile() || Number(st.size) !== size) return false;
-  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const handle = await openToCheck(path, st);
+  if (!handle) return false;
   try {
     let pos = 0;
     for (const loc of locs) {
@@ -582,6 +583,32 @@ export async function fileHolds(
     return true;
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Opens a file in the way for reading its content. A file this user owns but may not read is one
+ * an earlier run restored with its mode (000, 200): it is made readable for the moment of opening,
+ * then given its mode back, so running the restore again as that user resumes it. One it can read
+ * neither way is undefined: its content is unknown (a conflict, not a match).
+ */
+async function openToCheck(path: Buffer, st: BigIntStats): Promise<fsp.FileHandle | undefined> {
+  const open = () => fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return await open();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    if (process.geteuid === undefined || st.uid !== BigInt(process.geteuid())) return undefined;
+  }
+  const mode = Number(st.mode & 0o7777n);
+  await fsp.chmod(path, mode | 0o400);
+  try {
+    return await open();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return undefined;
+    throw err;
+  } finally {
+    await fsp.chmod(path, mode);
   }
 }
 

@@ -1,5 +1,5 @@
 /** JSON and text renderings of tree entries for `ls` and `diff`. */
-import type { TreeNode } from '@cairn/core';
+import { deviceNumbers, type TreeNode } from '@cairn/core';
 import { bytes, modeString } from './format.js';
 
 /** Nanoseconds since the epoch as an ISO time with nanoseconds. */
@@ -28,23 +28,16 @@ export function nodeJson(path: string, n: TreeNode): Record<string, unknown> {
 
 export function nodeLine(path: string, n: TreeNode): string {
   const owner = `${n.user ?? n.uid} ${n.group ?? n.gid}`;
-  // Devices show their major, minor numbers where files show their size, as `ls -l` does.
-  const size =
-    n.type === 'file'
-      ? bytes(n.size ?? 0)
-      : n.type === 'chardev' || n.type === 'blockdev'
-        ? `${deviceMajor(n.rdev ?? 0n)}, ${deviceMinor(n.rdev ?? 0n)}`
-        : '';
+  const size = sizeColumn(n);
   const when = isoNs(n.mtimeNs).slice(0, 19).replace('T', ' ');
   const target = n.target ? ` -> ${Buffer.from(n.target).toString('utf8')}` : '';
   return `${modeString(n.type, n.mode)} ${owner.padEnd(16)} ${size.padStart(10)}  ${when}  ${path}${target}`;
 }
 
-/** Linux's split of a device number (see makedev(3)). */
-function deviceMajor(rdev: bigint): number {
-  return Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-}
-
-function deviceMinor(rdev: bigint): number {
-  return Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n));
+/** A file's size; a device's major and minor numbers, as `ls -l` shows them; else nothing. */
+function sizeColumn(n: TreeNode): string {
+  if (n.type === 'file') return bytes(n.size ?? 0);
+  if (n.type !== 'chardev' && n.type !== 'blockdev') return '';
+  const { major, minor } = deviceNumbers(n.rdev ?? 0n);
+  return `${major}, ${minor}`;
 }

@@ -11,6 +11,7 @@ export * from './compress/index.js';
 export * from './crypto/index.js';
 export { CairnError, type ErrorCode, isCairnError, throwIfAborted } from './errors.js';
 export * from './format/index.js';
+export { deviceNumbers } from './fsmeta/device-number.js';
 export * from './hashing/index.js';
 export { type RepairIndexSummary, repairIndex } from './maintain/repair-index.js';
 export { type RepairedSnapshot, type RepairSnapshotsSummary, repairSnapshots } from './maintain/repair-snapshots.js';

@@ -1,10 +1,10 @@
 import { lstat, stat } from 'node:fs/promises';
-import { CairnError, prestartWriterThreads, restore as runRestore } from '@cairn/core';
+import { CairnError, findSnapshot, prestartWriterThreads, restore as runRestore } from '@cairn/core';
 import { type Command, flag, list, str } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { bytes, seconds } from '../format.js';
 import { exactArgument } from '../raw-args.js';
-import { findSelectedSnapshot } from '../snapshot-filter.js';
+import { snapshotFilter } from '../snapshot-filter.js';
 import { UsageError } from '../usage-error.js';
 
 /**
@@ -60,7 +60,7 @@ const restore: Command = {
     await checkTarget(target);
     // The writer threads load their code while the key is derived (a core is idle then).
     const repo = await ctx.repository({ onKeyDerivation: () => prestartWriterThreads() });
-    const snapshot = await findSelectedSnapshot(repo, ref, { hosts: list(args, 'host') }, ctx.signal);
+    const snapshot = await findSnapshot(repo, ref, { filter: snapshotFilter(list(args, 'host')), signal: ctx.signal });
     const include = list(args, 'include').map(exactArgument);
     const summary = await runRestore(repo, snapshot, {
       target,

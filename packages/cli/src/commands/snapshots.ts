@@ -1,7 +1,7 @@
-import { listSnapshots, type Snapshot } from '@cairn/core';
+import { listSnapshots, matchesFilter, type Snapshot } from '@cairn/core';
 import { type Command, list } from '../command.js';
 import { bytes, table } from '../format.js';
-import { matchesSelection } from '../snapshot-filter.js';
+import { snapshotFilter } from '../snapshot-filter.js';
 
 /** The JSON shape of a snapshot in listings (stable). */
 export function snapshotJson(s: Snapshot): Record<string, unknown> {
@@ -48,14 +48,12 @@ const snapshots: Command = {
   },
   async run(ctx, args) {
     const repo = await ctx.repository();
-    const hosts = list(args, 'host');
-    const tags = list(args, 'tag');
-    const paths = list(args, 'path');
+    const filter = snapshotFilter(list(args, 'host'), list(args, 'tag'), list(args, 'path'));
     const all = await listSnapshots(repo, {
       signal: ctx.signal,
       onError: (e) => ctx.out.warn(`warning: snapshot ${e.id.slice(0, 8)} cannot be read: ${e.error.message}`),
     });
-    const shown = all.filter((s) => matchesSelection(s, { hosts, tags, paths }));
+    const shown = all.filter((s) => matchesFilter(s, filter));
     if (ctx.out.json) {
       ctx.out.printJson(shown.map(snapshotJson));
       return 0;

@@ -9,14 +9,14 @@
  * stores it again, instead of deduplicating against the damaged copy, and every snapshot that
  * needs it can be restored again.
  */
-import { type CairnError, throwIfAborted } from '../errors.js';
-import { openBlobTransient } from '../format/blob.js';
+import { CairnError, type ErrorCode, throwIfAborted } from '../errors.js';
 import { fromHex, toHex } from '../format/bytes.js';
 import type { PackEntry } from '../format/pack-header.js';
 import { parsePackHeader, readPackHeader } from '../format/pack-reader.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import { DATA_PREFIX, INDEX_PREFIX, idFromName, indexName, packName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
+import { runPackCheck } from './pack-check.js';
 
 /** Entries per new segment, at most (keeps each segment a few MiB). */
 const SEGMENT_BLOBS = 100_000;
@@ -77,20 +77,18 @@ export async function repairIndex(
       let entries: PackEntry[];
       try {
         if (options.readData) {
+          // verify's check of a pack: every blob opened and re-hashed.
           const bytes = await repo.store.get(packName(pack.id), { signal });
-          entries = parsePackHeader(repo.keys.dataKey, bytes).filter((e) => {
-            try {
-              openBlobTransient(repo.keys, e, bytes.subarray(e.offset, e.offset + e.length));
-              return true;
-            } catch (err) {
-              const { code = 'IO_ERROR', message } = err as CairnError;
-              damagedBlobCount++;
-              if (damagedBlobs.length < 1000)
-                damagedBlobs.push({ packId: pack.id, blobId: toHex(e.id), code, message });
-              progress.error({ path: `${packName(pack.id)}: blob ${toHex(e.id)}`, code, message });
-              return false;
-            }
-          });
+          const check = runPackCheck(repo.keys, { kind: 'check-pack', n: 0, buf: bytes, keepTreeBytes: 0 });
+          const headerError = check.headerError;
+          if (headerError) throw new CairnError(headerError.code as ErrorCode, headerError.message);
+          for (const { id, code, message } of check.blobErrors) {
+            damagedBlobCount++;
+            if (damagedBlobs.length < 1000) damagedBlobs.push({ packId: pack.id, blobId: id, code, message });
+            progress.error({ path: `${packName(pack.id)}: blob ${id}`, code, message });
+          }
+          const damaged = new Set(check.blobErrors.map((e) => e.id));
+          entries = parsePackHeader(repo.keys.dataKey, bytes).filter((e) => !damaged.has(toHex(e.id)));
         } else {
           entries = await readPackHeader(
             repo.keys.dataKey,

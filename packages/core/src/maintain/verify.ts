@@ -616,9 +616,9 @@ async function checkPack(ctx: PackCheckContext, packId: string, size: number): P
     if (r.headerError) return [{ problem: { kind: 'pack', object: name, ...r.headerError }, blobs: await all() }];
     // A damaged copy the index does not place here (left out by `repair index --read-data`) is
     // read by no restore: it is reported, but blames no file.
-    const used = new Set((await listed()).map((l) => toHex(l.id)));
+    const used = r.blobErrors.length > 0 ? new Set((await listed()).map((l) => toHex(l.id))) : undefined;
     const damage: PackDamage[] = r.blobErrors.map((e) =>
-      used.has(e.id)
+      used?.has(e.id)
         ? {
             problem: { kind: 'blob', object: `blob ${e.id}`, code: e.code, message: `in pack ${packId}: ${e.message}` },
             blobs: [e.id],

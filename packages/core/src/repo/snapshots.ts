@@ -89,20 +89,36 @@ export async function listSnapshots(
 
 /** Filters for `latest`. */
 export interface SnapshotFilter {
-  host?: string;
+  /** A snapshot of this host, or of any of these (as restic's repeated --host). */
+  host?: string | readonly string[];
   /** Only snapshots whose path set equals this one. */
   paths?: string[];
+  /** Only snapshots with every one of these tags. */
   tags?: string[];
   kind?: Snapshot['kind'];
 }
 
 /** True when `s` passes `filter`. */
 export function matchesFilter(s: Snapshot, filter: SnapshotFilter = {}): boolean {
-  if (filter.host !== undefined && s.host !== filter.host) return false;
+  if (filter.host !== undefined && !hostsOf(filter).includes(s.host)) return false;
   if (filter.kind !== undefined && s.kind !== filter.kind) return false;
   if (filter.paths && [...s.paths].sort().join('\0') !== [...filter.paths].sort().join('\0')) return false;
   if (filter.tags && !filter.tags.every((t) => s.tags.includes(t))) return false;
   return true;
+}
+
+function hostsOf(filter: SnapshotFilter): readonly string[] {
+  return typeof filter.host === 'string' ? [filter.host] : (filter.host ?? []);
+}
+
+/** The filter in words ("host h1 or h2, tag a and b"); empty when it selects everything. */
+function describeFilter(filter: SnapshotFilter = {}): string {
+  const parts: string[] = [];
+  if (filter.host !== undefined) parts.push(`host ${hostsOf(filter).join(' or ')}`);
+  if (filter.tags?.length) parts.push(`tag ${filter.tags.join(' and ')}`);
+  if (filter.paths?.length) parts.push(`paths ${filter.paths.join(' ')}`);
+  if (filter.kind) parts.push(`kind ${filter.kind}`);
+  return parts.join(', ');
 }
 
 /**
@@ -115,12 +131,15 @@ export async function findSnapshot(
   options: { filter?: SnapshotFilter; signal?: AbortSignal } = {},
 ): Promise<Snapshot> {
   if (ref === 'latest') {
-    const all = (await listSnapshots(repo, { signal: options.signal, onError: () => {} })).filter((s) =>
-      matchesFilter(s, options.filter),
-    );
-    const last = all[all.length - 1];
-    if (!last) throw new CairnError('NOT_FOUND', 'no snapshot matches "latest" (the repository has no such snapshots)');
-    return last;
+    const all = await listSnapshots(repo, { signal: options.signal, onError: () => {} });
+    const last = all.filter((s) => matchesFilter(s, options.filter)).at(-1);
+    if (last) return last;
+    const words = describeFilter(options.filter);
+    if (!words)
+      throw new CairnError('NOT_FOUND', 'no snapshot matches "latest" (the repository has no such snapshots)');
+    const where =
+      all.length === 0 ? 'the repository has no snapshots' : `none of the repository's ${all.length} snapshots`;
+    throw new CairnError('NOT_FOUND', `no snapshot matches "latest" with the filter ${words} (${where})`);
   }
   if (!/^[0-9a-f]{1,64}$/.test(ref)) {
     throw new CairnError('INVALID_ARGUMENT', `"${ref}" is not a snapshot id, id prefix or "latest"`);

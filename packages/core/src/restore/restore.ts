@@ -19,11 +19,11 @@
 import { execFileSync } from 'node:child_process';
 import { type BigIntStats, closeSync, constants, openSync, renameSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { CairnError, throwIfAborted } from '../errors.js';
 import type { Snapshot } from '../format/snapshot.js';
 import { nodeName, type TreeNode } from '../format/tree.js';
 import { applyMetadata, applyMetadataSync } from '../fsmeta/apply-metadata.js';
+import { deviceNumbers } from '../fsmeta/device-number.js';
 import type { BlobLocation } from '../index/blob-location.js';
 import { type EventHandler, ProgressReporter } from '../progress.js';
 import type { Repository } from '../repo/repository.js';
@@ -615,13 +615,7 @@ async function missingIncludes(
       await findPath(repo, snapshot.tree, p, signal);
     } catch (err) {
       if ((err as CairnError).code !== 'NOT_FOUND') throw err;
-      missing.push(
-        typeof p === 'string'
-          ? resolve('/', p)
-          : `/${pathKeys(p)
-              .map((k) => pathText(Buffer.from(k, 'latin1')))
-              .join('/')}`,
-      );
+      missing.push(pathText(Buffer.from(`/${pathKeys(p).join('/')}`, 'latin1')));
     }
   }
   return missing;
@@ -694,9 +688,7 @@ function makeSpecial(path: Buffer, node: TreeNode, variant: number): void {
     const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe', ...(dirFd === undefined ? [] : [dirFd])];
     if (node.type === 'fifo') execFileSync('mkfifo', ['-m', mode, at], { stdio });
     else {
-      const rdev = node.rdev ?? 0n;
-      const major = Number((rdev >> 8n) & 0xfffn);
-      const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
+      const { major, minor } = deviceNumbers(node.rdev ?? 0n);
       execFileSync('mknod', ['-m', mode, at, node.type === 'chardev' ? 'c' : 'b', String(major), String(minor)], {
         stdio,
       });
